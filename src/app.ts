@@ -1,0 +1,129 @@
+import type { DestinationStream } from 'pino';
+import { systemClock, type Clock } from './clock.ts';
+import type { GatewayConfig } from './config/index.ts';
+import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
+import { Database, DeviceRepository } from './db/index.ts';
+import { DeviceRegistry } from './devices/index.ts';
+import { HealthRegistry } from './health.ts';
+import { createHttpApp, HttpServer } from './http/index.ts';
+import { createLogger, type Logger, type RootLogger } from './log.ts';
+import { version } from './version.ts';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  clock?: Clock;
+  /** The console copy of the log; tests pass a stream. */
+  stdout?: DestinationStream;
+  pretty?: boolean;
+}
+
+export interface ListeningPorts {
+  http: number;
+}
+
+interface Stoppable {
+  name: string;
+  stop(deadline: number): Promise<void>;
+}
+
+/**
+ * Builds every part from the config, starts them in dependency order and stops them in reverse.
+ * The only place that wires real things together.
+ */
+export class Gateway {
+  readonly config: GatewayConfig;
+  readonly clock: Clock;
+  readonly layout: DataLayout;
+  readonly health = new HealthRegistry();
+  #root: RootLogger | undefined;
+  #db: Database | undefined;
+  #devices: DeviceRegistry | undefined;
+  #stoppables: Stoppable[] = [];
+  #stopping: Promise<void> | undefined;
+  readonly #options: GatewayOptions;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.clock = options.clock ?? systemClock;
+    this.layout = dataLayout(options.config.dataDir);
+  }
+
+  get log(): Logger {
+    if (this.#root === undefined) throw new Error('gateway not started');
+    return this.#root.log;
+  }
+
+  get db(): Database {
+    if (this.#db === undefined) throw new Error('gateway not started');
+    return this.#db;
+  }
+
+  get devices(): DeviceRegistry {
+    if (this.#devices === undefined) throw new Error('gateway not started');
+    return this.#devices;
+  }
+
+  async start(): Promise<ListeningPorts> {
+    const { config } = this;
+    prepareDataDir(this.layout);
+    this.#root = await createLogger({
+      level: config.logging.level,
+      dir: this.layout.logs,
+      maxFileMb: config.logging.maxFileMb,
+      keepDays: config.logging.keepDays,
+      ...(this.#options.stdout === undefined ? {} : { stdout: this.#options.stdout }),
+      pretty: this.#options.pretty ?? false,
+    });
+    const log = this.#root.log;
+    try {
+      const db = Database.open({ file: this.layout.database });
+      this.#db = db;
+      this.#stoppables.push({ name: 'database', stop: async () => db.close() });
+      this.health.register('database', () => (db.isOpen ? { ok: true } : { ok: false, reason: 'closed' }));
+
+      const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
+      devices.syncFromConfig(config.devices);
+      this.#devices = devices;
+      this.health.register('devices', () => {
+        const count = devices.list().length;
+        return config.dicom.strictDevices
+          ? { ok: true, details: { strict: true, count } }
+          : { ok: true, details: { strict: false, count }, warning: 'the device registry is open: any calling AE title is accepted; set dicom.strictDevices: true once devices are registered' };
+      });
+
+      const httpServer = new HttpServer(
+        createHttpApp({ log: log.child({ component: 'http' }), health: this.health, devices, apiToken: config.http.apiToken, version }),
+      );
+      const httpPort = await httpServer.listen(config.http.host, config.http.port);
+      this.#stoppables.push({ name: 'http', stop: (deadline) => httpServer.close(Math.max(0, deadline - Date.now())) });
+      if (config.http.apiToken === undefined) log.warn('no API token configured: the API refuses every request (set GATEWAY_API_TOKEN)');
+      log.info({ httpPort, dataDir: this.layout.root, version }, 'gateway started');
+      return { http: httpPort };
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops in reverse order of start, within the configured shutdown timeout. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stopAll();
+    return this.#stopping;
+  }
+
+  async #stopAll(): Promise<void> {
+    const deadline = Date.now() + this.config.shutdown.timeoutSeconds * 1000;
+    const log = this.#root?.log;
+    for (const part of this.#stoppables.reverse()) {
+      try {
+        await part.stop(deadline);
+      } catch (err) {
+        log?.error({ err, part: part.name }, 'error while stopping');
+      }
+    }
+    this.#stoppables = [];
+    log?.info('gateway stopped');
+    await this.#root?.close();
+  }
+}

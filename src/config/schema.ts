@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { aeTitleSchema } from '../domain/ae-title.ts';
+import { deviceSchema, portSchema } from '../domain/device.ts';
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const hostTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+const tlsSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** PEM files. */
+    cert: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    ca: z.string().min(1).optional(),
+    requireClientCert: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((tls, ctx) => {
+    if (!tls.enabled) return;
+    for (const field of ['cert', 'key'] as const) {
+      if (tls[field] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [field], message: `TLS is enabled but ${field} is missing`, input: tls });
+      }
+    }
+    if (tls.requireClientCert && tls.ca === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ca'], message: 'requireClientCert needs the CA that signs client certificates', input: tls });
+    }
+  });
+
+/** Transfer syntax UIDs; dots and digits only. */
+const uidSchema = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a UID is digits separated by dots').max(64);
+
+export const configSchema = z
+  .object({
+    /** Every piece of state lives here: database, archive, derived files, logs, backups. */
+    dataDir: z.string().min(1).default('./data'),
+    gateway: z
+      .object({
+        aeTitle: aeTitleSchema.default('DICOM_GATEWAY'),
+        /** Further called AE titles we answer to. */
+        aliases: z.array(aeTitleSchema).default([]),
+        timezone: z.string().refine(isTimeZone, 'unknown time zone').default(hostTimeZone),
+        uidRoot: z
+          .string()
+          .regex(/^[0-9]+(\.[0-9]+)*$/, 'a UID root is digits separated by dots')
+          .max(40, 'leave room for the generated suffix: at most 40 characters')
+          .default('2.25'),
+      })
+      .strict()
+      .prefault({}),
+    dicom: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: portSchema.default(11112),
+        /** Refuse calling AE titles that are not in the device registry. Open by default for a first install. */
+        strictDevices: z.boolean().default(false),
+        maxAssociations: z.number().int().min(1).max(10_000).default(50),
+        maxAssociationsPerDevice: z.number().int().min(1).max(10_000).default(10),
+        /** The maximum PDU length we announce and accept from peers, in bytes. */
+        maxPduLength: z.number().int().min(4096).max(16 * 1024 * 1024).default(1024 * 1024),
+        timeouts: z
+          .object({
+            artimSeconds: z.number().positive().default(30),
+            idleSeconds: z.number().positive().default(300),
+            associationSeconds: z.number().positive().default(3600),
+          })
+          .strict()
+          .prefault({}),
+        tls: tlsSchema.prefault({}),
+        /** Preferred transfer syntaxes, best first; the others the gateway supports follow in its own order. */
+        transferSyntaxPreference: z.array(uidSchema).default([]),
+      })
+      .strict()
+      .prefault({}),
+    http: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: portSchema.default(8080),
+        /** Bearer token of the API. Without one the API refuses every request. */
+        apiToken: z.string().min(16, 'use a token of at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
+      })
+      .strict()
+      .prefault({}),
+    devices: z.array(deviceSchema).default([]),
+    queue: z
+      .object({
+        driver: z.enum(['sqlite', 'redis']).default('sqlite'),
+        redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'redisUrl must be a URL such as redis://localhost:6379').optional(),
+        /** Parallel jobs per job type, e.g. `{ render: 2 }`. */
+        concurrency: z.record(z.string(), z.number().int().min(1).max(64)).default({}),
+      })
+      .strict()
+      .prefault({})
+      .superRefine((q, ctx) => {
+        if (q.driver === 'redis' && q.redisUrl === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'queue.driver is redis but redisUrl is missing', input: q });
+        }
+      }),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        /** Rotate the log file when it reaches this size. */
+        maxFileMb: z.number().positive().max(1024).default(20),
+        /** Log files are rotated daily and kept this many days. */
+        keepDays: z.number().int().min(1).max(3650).default(30),
+      })
+      .strict()
+      .prefault({}),
+    shutdown: z
+      .object({
+        /** How long running work may take to finish on SIGTERM before we stop anyway. */
+        timeoutSeconds: z.number().positive().max(3600).default(30),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.devices.forEach((device, i) => {
+      const first = seen.get(device.aeTitle);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'aeTitle'],
+          message: `AE title "${device.aeTitle}" is already used by devices[${first}]`,
+          input: device.aeTitle,
+        });
+      } else seen.set(device.aeTitle, i);
+    });
+    const ours = [config.gateway.aeTitle, ...config.gateway.aliases];
+    config.devices.forEach((device, i) => {
+      if (ours.includes(device.aeTitle)) {
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'aeTitle'], message: `"${device.aeTitle}" is the gateway's own AE title`, input: device.aeTitle });
+      }
+    });
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { migrations as allMigrations, type Migration } from './migrations/index.ts';
+import { applyMigrations } from './migrate.ts';
+
+export type SqlValue = SQLInputValue;
+export type Row = Record<string, SqlValue>;
+
+interface PendingWrite {
+  write: (db: DatabaseSync) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface OpenOptions {
+  /** `:memory:` for unit tests; otherwise a file in the data directory. */
+  file: string;
+  migrations?: readonly Migration[];
+}
+
+/**
+ * The gateway's SQLite database. `node:sqlite` is synchronous and blocks the event loop while it
+ * commits (fsync with synchronous=FULL), so writes on hot paths go through `write()`, which commits
+ * all writes requested in the same turn of the event loop in one transaction (group commit).
+ */
+export class Database {
+  readonly sqlite: DatabaseSync;
+  #pending: PendingWrite[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  private constructor(sqlite: DatabaseSync) {
+    this.sqlite = sqlite;
+  }
+
+  static open(options: OpenOptions): Database {
+    if (options.file !== ':memory:') mkdirSync(path.dirname(options.file), { recursive: true });
+    const sqlite = new DatabaseSync(options.file, { enableForeignKeyConstraints: true, timeout: 5000 });
+    // WAL lets the API read while the listener writes; FULL makes a commit durable before we acknowledge.
+    sqlite.exec('PRAGMA journal_mode = WAL');
+    sqlite.exec('PRAGMA synchronous = FULL');
+    sqlite.exec('PRAGMA foreign_keys = ON');
+    const db = new Database(sqlite);
+    applyMigrations(sqlite, options.migrations ?? allMigrations);
+    return db;
+  }
+
+  /** Runs `fn` in one immediate transaction now; rolls back if it throws. */
+  transaction<T>(fn: (db: DatabaseSync) => T): T {
+    this.sqlite.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn(this.sqlite);
+      this.sqlite.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.sqlite.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /**
+   * Queues `write` for the next group commit; resolves once it is durable. Each write runs in its own
+   * savepoint, so one that throws is rolled back and rejected alone while the others commit.
+   */
+  write<T>(write: (db: DatabaseSync) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new Error('database is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ write, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    this.#pending = [];
+    if (batch.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.sqlite.exec('BEGIN IMMEDIATE');
+      for (const item of batch) {
+        this.sqlite.exec('SAVEPOINT w');
+        try {
+          outcomes.push({ ok: true, value: item.write(this.sqlite) });
+          this.sqlite.exec('RELEASE w');
+        } catch (err) {
+          this.sqlite.exec('ROLLBACK TO w');
+          this.sqlite.exec('RELEASE w');
+          outcomes.push({ ok: false, value: err });
+        }
+      }
+      this.sqlite.exec('COMMIT');
+    } catch (err) {
+      if (this.sqlite.isTransaction) this.sqlite.exec('ROLLBACK');
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.ok) item.resolve(outcome.value);
+      else item.reject(outcome?.value);
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    this.sqlite.close();
+  }
+}

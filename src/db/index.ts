@@ -1,0 +1,4 @@
+export { Database, type OpenOptions, type Row, type SqlValue } from './database.ts';
+export { applyMigrations, MigrationError } from './migrate.ts';
+export { migrations, type Migration } from './migrations/index.ts';
+export { DeviceRepository } from './device-repository.ts';

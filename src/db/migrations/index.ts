@@ -1,0 +1,10 @@
+import { devices } from './0001-devices.ts';
+
+export interface Migration {
+  /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [devices];

@@ -1,0 +1,1 @@
+export { DeviceRegistry, type DeviceRegistryDeps } from './registry.ts';

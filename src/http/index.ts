@@ -1,0 +1,3 @@
+export { createHttpApp, type HttpAppDeps } from './app.ts';
+export { HttpServer } from './server.ts';
+export { sendProblem, problemHandler, type Problem } from './problem.ts';
