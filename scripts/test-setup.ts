@@ -1,0 +1,27 @@
+// Makes sure the programs the tests talk to are installed: real DICOM peers, a real Redis, openssl.
+// Run as root on Debian, it installs what is missing; otherwise it says what to install.
+import { execFileSync, spawnSync } from 'node:child_process';
+
+/** Debian package, and a program of it whose presence tells that it is installed. */
+export const testPackages: readonly { pkg: string; program: string }[] = [
+  { pkg: 'dcmtk', program: 'echoscu' },
+  { pkg: 'redis-server', program: 'redis-server' },
+  { pkg: 'openssl', program: 'openssl' },
+];
+
+function has(program: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+}
+
+const missing = testPackages.filter((p) => !has(p.program)).map((p) => p.pkg);
+if (missing.length > 0) {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !has('apt-get')) {
+    process.stderr.write(`The tests need these Debian packages: ${missing.join(' ')}\nInstall them with: sudo apt-get install -y ${missing.join(' ')}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`installing ${missing.join(' ')} ...\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}

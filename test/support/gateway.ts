@@ -1,0 +1,68 @@
+import { after } from 'node:test';
+import { Gateway, type ListeningPorts } from '../../src/app.ts';
+import type { Clock } from '../../src/clock.ts';
+import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
+import { LogCapture } from './log-capture.ts';
+import { tempDir } from './temp.ts';
+
+export const testToken = 'test-token-0123456789abcdef';
+
+export interface RunningGateway {
+  gateway: Gateway;
+  config: GatewayConfig;
+  ports: ListeningPorts;
+  baseUrl: string;
+  logs: LogCapture;
+  /** fetch against the API with the test token. */
+  api(path: string, init?: RequestInit): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+/** Deep-merges plain objects; arrays and values of `b` win. */
+function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof prev === 'object' && prev !== null && !Array.isArray(prev)
+        ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** The config of a test gateway: free ports on loopback, its own temp data dir, the test token. */
+export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
+  const base = {
+    dataDir: tempDir('gw-data-'),
+    gateway: { timezone: 'Europe/Berlin' },
+    dicom: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0, apiToken: testToken },
+    logging: { level: 'debug' },
+    shutdown: { timeoutSeconds: 5 },
+  };
+  return configSchema.parse(merge(base, overrides as Record<string, unknown>));
+}
+
+/** Starts a real gateway in this process; stopped when the test file ends if the test did not. */
+export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock } = {}): Promise<RunningGateway> {
+  const config = testConfig(overrides);
+  const logs = new LogCapture();
+  const gateway = new Gateway({ config, stdout: logs, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const ports = await gateway.start();
+  after(() => gateway.stop());
+  const baseUrl = `http://127.0.0.1:${ports.http}`;
+  return {
+    gateway,
+    config,
+    ports,
+    baseUrl,
+    logs,
+    api: (path, init = {}) =>
+      fetch(`${baseUrl}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${testToken}`, 'content-type': 'application/json', ...(init.headers as Record<string, string> | undefined) },
+      }),
+    stop: () => gateway.stop(),
+  };
+}
