@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { aeTitleSchema } from '../domain/ae-title.ts';
-import { deviceSchema, portSchema } from '../domain/device.ts';
+import { deviceSchema } from '../domain/device.ts';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -10,6 +10,9 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** A port to listen on; 0 lets the system pick a free one (tests, benchmarks). */
+const listenPortSchema = z.number().int('port must be a whole number').min(0).max(65535);
 
 const hostTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -59,7 +62,7 @@ export const configSchema = z
     dicom: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: portSchema.default(11112),
+        port: listenPortSchema.default(11112),
         /** Refuse calling AE titles that are not in the device registry. Open by default for a first install. */
         strictDevices: z.boolean().default(false),
         maxAssociations: z.number().int().min(1).max(10_000).default(50),
@@ -83,7 +86,7 @@ export const configSchema = z
     http: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: portSchema.default(8080),
+        port: listenPortSchema.default(8080),
         /** Bearer token of the API. Without one the API refuses every request. */
         apiToken: z.string().min(16, 'use a token of at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
       })
@@ -123,26 +126,32 @@ export const configSchema = z
       .prefault({}),
   })
   .strict()
-  .superRefine((config, ctx) => {
-    const seen = new Map<string, number>();
-    config.devices.forEach((device, i) => {
-      const first = seen.get(device.aeTitle);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['devices', i, 'aeTitle'],
-          message: `AE title "${device.aeTitle}" is already used by devices[${first}]`,
-          input: device.aeTitle,
-        });
-      } else seen.set(device.aeTitle, i);
-    });
-    const ours = [config.gateway.aeTitle, ...config.gateway.aliases];
-    config.devices.forEach((device, i) => {
-      if (ours.includes(device.aeTitle)) {
-        ctx.addIssue({ code: 'custom', path: ['devices', i, 'aeTitle'], message: `"${device.aeTitle}" is the gateway's own AE title`, input: device.aeTitle });
-      }
-    });
-  });
+  // Runs even when other fields are invalid (so that every problem is reported at once); it therefore
+  // reads the values defensively.
+  .superRefine(
+    (config, ctx) => {
+      const devices: unknown[] = Array.isArray(config.devices) ? config.devices : [];
+      const titleOf = (d: unknown): string | undefined => {
+        const t = (d as { aeTitle?: unknown } | null)?.aeTitle;
+        return typeof t === 'string' ? t.trim() : undefined;
+      };
+      const gateway = config.gateway as Partial<GatewayConfig['gateway']> | undefined;
+      const ours = [gateway?.aeTitle, ...(Array.isArray(gateway?.aliases) ? gateway.aliases : [])].filter((t) => typeof t === 'string');
+      const seen = new Map<string, number>();
+      devices.forEach((device, i) => {
+        const title = titleOf(device);
+        if (title === undefined) return;
+        const first = seen.get(title);
+        if (first !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['devices', i, 'aeTitle'], message: `AE title "${title}" is already used by devices[${first}]`, input: title });
+        } else if (ours.includes(title)) {
+          ctx.addIssue({ code: 'custom', path: ['devices', i, 'aeTitle'], message: `"${title}" is the gateway's own AE title`, input: title });
+        }
+        seen.set(title, first ?? i);
+      });
+    },
+    { when: () => true },
+  );
 
 export type GatewayConfig = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

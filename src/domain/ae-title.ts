@@ -12,5 +12,5 @@ export const aeTitleSchema = z
       .string()
       .min(1, 'AE title must not be empty')
       .max(16, 'AE title is at most 16 characters')
-      .regex(/^[\x20-\x5b\x5d-\x7e]+$/, 'AE title allows printable ASCII except backslash'),
+      .regex(/^[\x20-\x5b\x5d-\x7e]*$/, 'AE title allows printable ASCII except backslash'),
   );

@@ -3,7 +3,9 @@ import { Gateway, type ListeningPorts } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
 import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
 import { LogCapture } from './log-capture.ts';
-import { tempDir } from './temp.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export const testToken = 'test-token-0123456789abcdef';
 
@@ -31,10 +33,10 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-/** The config of a test gateway: free ports on loopback, its own temp data dir, the test token. */
+/** The config of a test gateway: free ports on loopback, its own temp data dir (the caller removes it), the test token. */
 export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
   const base = {
-    dataDir: tempDir('gw-data-'),
+    dataDir: mkdtempSync(path.join(tmpdir(), 'gw-data-')),
     gateway: { timezone: 'Europe/Berlin' },
     dicom: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0, apiToken: testToken },
@@ -49,8 +51,18 @@ export async function startGateway(overrides: ConfigInput = {}, options: { clock
   const config = testConfig(overrides);
   const logs = new LogCapture();
   const gateway = new Gateway({ config, stdout: logs, ...(options.clock === undefined ? {} : { clock: options.clock }) });
-  const ports = await gateway.start();
-  after(() => gateway.stop());
+  let ports: ListeningPorts;
+  try {
+    ports = await gateway.start();
+  } catch (err) {
+    rmSync(config.dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  // Stop before the data dir goes, or the log file stream writes into a removed directory.
+  after(async () => {
+    await gateway.stop();
+    rmSync(config.dataDir, { recursive: true, force: true });
+  });
   const baseUrl = `http://127.0.0.1:${ports.http}`;
   return {
     gateway,

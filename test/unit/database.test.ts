@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { Database, MigrationError, migrations, type Migration } from '../../src/db/index.ts';
+import { tempDir } from '../support/temp.ts';
+
+const testMigrations: Migration[] = [
+  { version: 1, name: 'a', sql: 'CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT NOT NULL) STRICT;' },
+  { version: 2, name: 'b', sql: 'CREATE TABLE b (id INTEGER PRIMARY KEY) STRICT;' },
+];
+
+describe('database', () => {
+  test('applies every migration once, records it, and sets the durability pragmas', () => {
+    const file = path.join(tempDir(), 'gateway.db');
+    const db = Database.open({ file });
+    const rows = db.sqlite.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    assert.deepEqual(rows.map((r) => r['version']), migrations.map((m) => m.version));
+    assert.equal((db.sqlite.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
+    assert.equal((db.sqlite.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 2);
+    assert.equal((db.sqlite.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys, 1);
+    db.close();
+    // Reopening applies nothing new.
+    const again = Database.open({ file });
+    assert.equal((again.sqlite.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get() as { n: number }).n, migrations.length);
+    again.close();
+  });
+
+  test('a new migration is applied on top of an existing database', () => {
+    const file = path.join(tempDir(), 'gateway.db');
+    Database.open({ file, migrations: testMigrations.slice(0, 1) }).close();
+    const db = Database.open({ file, migrations: testMigrations });
+    const tables = db.sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('a', 'b') ORDER BY name").all();
+    assert.deepEqual(tables.map((t) => t['name']), ['a', 'b']);
+    db.close();
+  });
+
+  test('a failing migration is rolled back whole and names itself', () => {
+    const file = path.join(tempDir(), 'gateway.db');
+    const broken: Migration[] = [testMigrations[0] as Migration, { version: 2, name: 'broken', sql: 'CREATE TABLE c (id INTEGER) STRICT; CREATE TABLE oops (' }];
+    assert.throws(() => Database.open({ file, migrations: broken }), (err: unknown) => err instanceof MigrationError && /2 \(broken\)/.test(err.message));
+    const db = Database.open({ file, migrations: testMigrations.slice(0, 1) });
+    const c = db.sqlite.prepare("SELECT name FROM sqlite_master WHERE name = 'c'").get();
+    assert.equal(c, undefined, 'the half-applied migration left a table behind');
+    db.close();
+  });
+
+  test('a database from a newer gateway is refused', () => {
+    const file = path.join(tempDir(), 'gateway.db');
+    Database.open({ file, migrations: testMigrations }).close();
+    assert.throws(() => Database.open({ file, migrations: testMigrations.slice(0, 1) }), /newer version/);
+  });
+
+  test('migrations must be numbered 1, 2, 3 without gaps', () => {
+    assert.throws(() => Database.open({ file: ':memory:', migrations: [testMigrations[1] as Migration] }), /expected 1/);
+  });
+
+  test('group commit: writes of one turn commit together; a failing one is rolled back alone', async () => {
+    const db = Database.open({ file: path.join(tempDir(), 'gateway.db'), migrations: testMigrations });
+    let commits = 0;
+    const original = db.sqlite.exec.bind(db.sqlite);
+    db.sqlite.exec = (sql: string) => {
+      if (sql === 'COMMIT') commits++;
+      return original(sql);
+    };
+    const insert = (v: string) => db.write((s) => s.prepare('INSERT INTO a (v) VALUES (?)').run(v).lastInsertRowid);
+    const results = await Promise.allSettled([insert('one'), insert('two'), db.write(() => { throw new Error('bad row'); }), insert('three')]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.equal(commits, 1);
+    const values = db.sqlite.prepare('SELECT v FROM a ORDER BY id').all().map((r) => r['v']);
+    assert.deepEqual(values, ['one', 'two', 'three']);
+    db.close();
+    await assert.rejects(insert('late'), /closed/);
+  });
+});
