@@ -2,12 +2,14 @@ import type { DestinationStream } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { Database, DeviceRepository } from './db/index.ts';
+import { Database, DeviceRepository, WorklistRepository } from './db/index.ts';
 import { DeviceRegistry } from './devices/index.ts';
 import { HealthRegistry } from './health.ts';
 import { createHttpApp, HttpServer } from './http/index.ts';
+import { worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
+import { WorklistService } from './worklist/index.ts';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -38,6 +40,7 @@ export class Gateway {
   #root: RootLogger | undefined;
   #db: Database | undefined;
   #devices: DeviceRegistry | undefined;
+  #worklist: WorklistService | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
   readonly #options: GatewayOptions;
@@ -62,6 +65,11 @@ export class Gateway {
   get devices(): DeviceRegistry {
     if (this.#devices === undefined) throw new Error('gateway not started');
     return this.#devices;
+  }
+
+  get worklist(): WorklistService {
+    if (this.#worklist === undefined) throw new Error('gateway not started');
+    return this.#worklist;
   }
 
   async start(): Promise<ListeningPorts> {
@@ -92,8 +100,26 @@ export class Gateway {
           : { ok: true, details: { strict: false, count }, warning: 'the device registry is open: any calling AE title is accepted; set dicom.strictDevices: true once devices are registered' };
       });
 
+      const worklist = new WorklistService({
+        db,
+        repository: new WorklistRepository(db),
+        devices,
+        clock: this.clock,
+        log: log.child({ component: 'worklist' }),
+        timeZone: config.gateway.timezone,
+        uidRoot: config.gateway.uidRoot,
+      });
+      this.#worklist = worklist;
+
       const httpServer = new HttpServer(
-        createHttpApp({ log: log.child({ component: 'http' }), health: this.health, devices, apiToken: config.http.apiToken, version }),
+        createHttpApp({
+          log: log.child({ component: 'http' }),
+          health: this.health,
+          devices,
+          apiToken: config.http.apiToken,
+          version,
+          routers: { 'worklist-items': worklistRouter(worklist, config.gateway.timezone) },
+        }),
       );
       const httpPort = await httpServer.listen(config.http.host, config.http.port);
       this.#stoppables.push({ name: 'http', stop: (deadline) => httpServer.close(Math.max(0, deadline - Date.now())) });

@@ -1,0 +1,26 @@
+// The parts of dcmjs we use; the package ships no types.
+declare module 'dcmjs' {
+  type Dataset = Record<string, unknown>;
+  interface DictionaryEntry {
+    tag: string;
+    vr: string;
+    vm: string;
+    name: string;
+  }
+  const dcmjs: {
+    data: {
+      DicomMetaDictionary: {
+        naturalizeDataset(dataset: Dataset): Dataset;
+        denaturalizeDataset(dataset: Dataset): Dataset;
+        nameMap: Record<string, DictionaryEntry>;
+        dictionary: Record<string, DictionaryEntry>;
+        uid(): string;
+      };
+      DicomMessage: {
+        readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): { dict: Dataset; meta: Dataset };
+      };
+      DicomDict: new (meta: Dataset) => { dict: Dataset; write(options?: Record<string, unknown>): ArrayBuffer };
+    };
+  };
+  export default dcmjs;
+}
