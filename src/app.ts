@@ -6,10 +6,11 @@ import { Database, DeviceRepository, WorklistRepository } from './db/index.ts';
 import { DeviceRegistry } from './devices/index.ts';
 import { HealthRegistry } from './health.ts';
 import { createHttpApp, HttpServer } from './http/index.ts';
-import { worklistRouter } from './http/worklist-router.ts';
+import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
-import { WorklistService } from './worklist/index.ts';
+import { WorklistFolder, WorklistService } from './worklist/index.ts';
+import path from 'node:path';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -110,6 +111,27 @@ export class Gateway {
         uidRoot: config.gateway.uidRoot,
       });
       this.#worklist = worklist;
+      let folder: WorklistFolder | undefined;
+      if (config.worklist.folder !== undefined) {
+        folder = new WorklistFolder({
+          folder: path.resolve(config.worklist.folder),
+          aeTitles: [config.gateway.aeTitle, ...config.gateway.aliases],
+          pollMs: config.worklist.pollSeconds * 1000,
+          worklist,
+          repository: new WorklistRepository(db),
+          clock: this.clock,
+          log: log.child({ component: 'worklist-folder' }),
+        });
+        const started = folder;
+        started.start();
+        this.#stoppables.push({ name: 'worklist-folder', stop: () => started.stop() });
+        this.health.register('worklist-folder', () => {
+          const report = started.report();
+          return report.errors.length === 0
+            ? { ok: true, details: { files: report.files, lastScan: report.lastScan } }
+            : { ok: true, details: { files: report.files, lastScan: report.lastScan, errors: report.errors.length }, warning: `${report.errors.length} worklist file(s) could not be imported; see GET /api/v1/worklist-folder` };
+        });
+      }
 
       const httpServer = new HttpServer(
         createHttpApp({
@@ -118,7 +140,10 @@ export class Gateway {
           devices,
           apiToken: config.http.apiToken,
           version,
-          routers: { 'worklist-items': worklistRouter(worklist, config.gateway.timezone) },
+          routers: {
+            'worklist-items': worklistRouter(worklist, config.gateway.timezone),
+            'worklist-folder': worklistFolderRouter(folder),
+          },
         }),
       );
       const httpPort = await httpServer.listen(config.http.host, config.http.port);

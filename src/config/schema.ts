@@ -93,6 +93,32 @@ export const configSchema = z
       .strict()
       .prefault({}),
     devices: z.array(deviceSchema).default([]),
+    worklist: z
+      .object({
+        /** A folder of `.wl` files (Part 10 or bare datasets) to import, as wlmscpfs reads them; subfolders named after one of our AE titles hold that AE title's worklist. */
+        folder: z.string().min(1).optional(),
+        /** How often the folder is scanned for new, changed and removed files. */
+        pollSeconds: z.number().min(0.5).max(3600).default(5),
+        /** Offer steps already in progress too (a device may need to resume one). */
+        offerInProgress: z.boolean().default(false),
+        /** A query with more matches gets the first ones and ends with A700 "too many matches". */
+        maxResults: z.number().int().min(1).max(100_000).default(1000),
+        /** fuzzy: person names match case- and accent-insensitively (MULLER*, MUELLER*, müller* all find Müller); exact: as PS3.4 says for other VRs. */
+        personNameMatching: z.enum(['fuzzy', 'exact']).default('fuzzy'),
+        cleanup: z
+          .object({
+            /** Hour of the day (site time zone) of the daily cleanup. */
+            hour: z.number().int().min(0).max(23).default(3),
+            /** Steps whose date has passed by this many days are removed, whatever their status. */
+            pastDays: z.number().int().min(0).max(3650).default(7),
+            /** Completed, discontinued and cancelled steps are removed after this many days. */
+            finishedDays: z.number().int().min(0).max(3650).default(2),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     queue: z
       .object({
         driver: z.enum(['sqlite', 'redis']).default('sqlite'),

@@ -36,6 +36,14 @@ const personName = z
   })
   .pipe(z.string().max(64 * 5, 'a person name is at most 64 characters per component').refine((s) => !/[\\]/.test(s), 'a person name must not contain a backslash'));
 
+/** Reports a missing key as "X is required" rather than as a type mismatch. */
+function required<T extends z.ZodType>(schema: T, message: string) {
+  return z
+    .unknown()
+    .refine((v) => v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0), message)
+    .pipe(schema);
+}
+
 /** A value the DICOM JSON model may give as a one-element array. */
 function single<T extends z.ZodType>(schema: T) {
   return z.preprocess((v) => (Array.isArray(v) && v.length <= 1 ? v[0] : v), schema);
@@ -84,8 +92,8 @@ const stepSchema = z
   .object({
     ScheduledStationAETitle: single(aeTitleSchema).optional(),
     ScheduledStationName: single(sh).optional(),
-    Modality: single(cs.pipe(z.string().min(1, 'Modality is required (e.g. US, CR, DX, ES)'))),
-    ScheduledProcedureStepStartDate: single(dateInput.refine((d) => d.trim() !== '', 'ScheduledProcedureStepStartDate is required')),
+    Modality: required(single(cs.pipe(z.string().min(1))), 'Modality is required (e.g. US, CR, DX, ES)'),
+    ScheduledProcedureStepStartDate: required(single(dateInput), 'ScheduledProcedureStepStartDate is required'),
     ScheduledProcedureStepStartTime: single(timeInput).optional(),
     ScheduledPerformingPhysicianName: personName.optional(),
     ScheduledProcedureStepID: single(sh).optional(),
@@ -105,8 +113,8 @@ const otherIdSchema = z
 const itemSchema = z
   .object({
     SpecificCharacterSet: z.unknown().optional(),
-    PatientName: personName.refine((s) => s !== '', 'PatientName is required'),
-    PatientID: single(lo.pipe(z.string().min(1, 'PatientID is required'))),
+    PatientName: required(personName.refine((s) => s !== '', 'PatientName is required'), 'PatientName is required'),
+    PatientID: required(single(lo.pipe(z.string().min(1, 'PatientID is required'))), 'PatientID is required'),
     IssuerOfPatientID: single(lo).optional(),
     PatientBirthDate: single(dateInput).optional(),
     PatientSex: single(z.string().trim().toUpperCase().pipe(z.enum(['', 'M', 'F', 'O']))).optional(),
@@ -130,7 +138,7 @@ const itemSchema = z
     ReasonForTheRequestedProcedure: single(lo).optional(),
     RequestedProcedureComments: single(lt).optional(),
     StudyInstanceUID: single(z.string().trim().refine(isValidUid, 'not a valid UID (digits and dots, at most 64 characters)')).optional(),
-    ScheduledProcedureStepSequence: z.array(stepSchema).min(1, 'at least one scheduled procedure step is required'),
+    ScheduledProcedureStepSequence: required(z.array(stepSchema), 'at least one scheduled procedure step is required (ScheduledProcedureStepSequence, or Modality and ScheduledProcedureStepStartDate at the top level)'),
   })
   .strict();
 

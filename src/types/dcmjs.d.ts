@@ -18,7 +18,9 @@ declare module 'dcmjs' {
       };
       DicomMessage: {
         readFile(buffer: ArrayBuffer, options?: Record<string, unknown>): { dict: Dataset; meta: Dataset };
+        _read(stream: unknown, syntax: string, options?: Record<string, unknown>): Dataset;
       };
+      ReadBufferStream: new (buffer: ArrayBuffer, littleEndian?: boolean | null, options?: Record<string, unknown>) => unknown;
       DicomDict: new (meta: Dataset) => { dict: Dataset; write(options?: Record<string, unknown>): ArrayBuffer };
     };
   };

@@ -1,2 +1,3 @@
 export { WorklistService, type WorklistServiceDeps, type SaveOptions, type SaveOutcome } from './service.ts';
 export { itemKeywords, itemResource, stepKeywords, dicomStepStatus } from './representation.ts';
+export { WorklistFolder, type FolderReport, type FolderFileError, type WorklistFolderDeps } from './folder-import.ts';

@@ -2,7 +2,8 @@ import dcmjs from 'dcmjs';
 
 const tagKey = /^[0-9A-Fa-f]{8}$/;
 
-function stripVrMaps(value: unknown): unknown {
+/** dcmjs leaves `_vrMap` bookkeeping in naturalized datasets; the keyword form has none. */
+export function stripVrMaps(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(stripVrMaps);
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '_vrMap').map(([k, v]) => [k, stripVrMaps(v)]));
@@ -11,9 +12,9 @@ function stripVrMaps(value: unknown): unknown {
 }
 
 /**
- * A body in the DICOM JSON model (PS3.18 F.2, keys are tags such as "00100010") becomes the keyword form
- * (`PatientName`) that the rest of the worklist reads; a keyword body passes unchanged. Tags unknown to the
- * dictionary keep their tag as key, so that validation names them.
+ * A body in the DICOM JSON model (PS3.18 F.2, keys are tags such as "00100010") in the keyword form
+ * (`PatientName`); a keyword body passes unchanged. Tags unknown to the dictionary keep their tag as key,
+ * so that validation names them.
  */
 export function fromDicomJsonModel(body: unknown): unknown {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;

@@ -1,0 +1,2 @@
+export { readDataset, isPart10 } from './read-dataset.ts';
+export { fromDicomJsonModel, stripVrMaps } from './keywords.ts';
