@@ -109,6 +109,7 @@ export class Gateway {
         log: log.child({ component: 'worklist' }),
         timeZone: config.gateway.timezone,
         uidRoot: config.gateway.uidRoot,
+        cleanup: config.worklist.cleanup,
       });
       this.#worklist = worklist;
       let folder: WorklistFolder | undefined;

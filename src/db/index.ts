@@ -3,3 +3,4 @@ export { applyMigrations, MigrationError } from './migrate.ts';
 export { migrations, type Migration } from './migrations/index.ts';
 export { DeviceRepository } from './device-repository.ts';
 export { WorklistRepository, type WorklistSearch, type NewItem } from './worklist-repository.ts';
+export { MppsRepository, type MppsRecord } from './mpps-repository.ts';

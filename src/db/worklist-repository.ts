@@ -162,6 +162,22 @@ export class WorklistRepository {
     return row?.id;
   }
 
+  /**
+   * The steps an MPPS reference points to: by step ID together with the accession number, the Study
+   * Instance UID or the requested procedure ID (whichever the device filled in).
+   */
+  findStepsByReference(tx: DatabaseSync, ref: { accessionNumber: string; studyInstanceUid: string; requestedProcedureId: string; stepId: string }): [string, string][] {
+    if (ref.stepId === '') return [];
+    const rows = tx
+      .prepare(
+        `SELECT s.item_id, s.step_id FROM worklist_steps s JOIN worklist_items i ON i.id = s.item_id
+         WHERE s.step_id = ? AND ((? <> '' AND i.accession_number = ?) OR (? <> '' AND i.study_instance_uid = ?)
+           OR (? <> '' AND json_extract(i.data, '$.requestedProcedure.id') = ?))`,
+      )
+      .all(ref.stepId, ref.accessionNumber, ref.accessionNumber, ref.studyInstanceUid, ref.studyInstanceUid, ref.requestedProcedureId, ref.requestedProcedureId) as { item_id: string; step_id: string }[];
+    return rows.map((r) => [r.item_id, r.step_id]);
+  }
+
   findBySourceFile(file: string): string | undefined {
     const row = this.#db.sqlite.prepare('SELECT id FROM worklist_items WHERE source_file = ?').get(file) as { id: string } | undefined;
     return row?.id;
@@ -218,6 +234,19 @@ export class WorklistRepository {
       out.set(row.item_id, list);
     }
     return out;
+  }
+
+  /**
+   * Removes steps dated before `pastBefore` (DA) and finished steps whose status changed before
+   * `finishedBefore` (ISO instant), then items left without steps. Patients stay.
+   */
+  cleanup(tx: DatabaseSync, pastBefore: string, finishedBefore: string): { steps: number; items: number } {
+    const steps = tx
+      .prepare(`DELETE FROM worklist_steps WHERE start_date < ? OR (status IN ('completed', 'discontinued', 'cancelled') AND status_changed_at < ?)`)
+      .run(pastBefore, finishedBefore);
+    const items = tx.prepare('DELETE FROM worklist_items WHERE NOT EXISTS (SELECT 1 FROM worklist_steps s WHERE s.item_id = worklist_items.id)').run();
+    tx.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(finishedBefore);
+    return { steps: Number(steps.changes), items: Number(items.changes) };
   }
 
   /** A stored idempotent response, if the key was seen. */

@@ -60,3 +60,9 @@ export function parseTimeInput(input: string): { ok: true; time: string } | { ok
 export function isoDate(da: string): string {
   return da.length === 8 ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : da;
 }
+
+/** DA plus whole days (negative: back), by the calendar. */
+export function addDays(da: string, days: number): string {
+  const d = new Date(Date.UTC(Number(da.slice(0, 4)), Number(da.slice(4, 6)) - 1, Number(da.slice(6, 8)) + days));
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`;
+}

@@ -67,6 +67,11 @@ export function worklistRouter(worklist: WorklistService, timeZone: string): Rou
     res.status(created ? 201 : 200).location(`${req.baseUrl}/${item.id}`).json(itemResource(item));
   });
 
+  router.post('/cleanup', async (_req, res) => {
+    const removed = await worklist.cleanup();
+    res.json({ removedSteps: removed.steps, removedItems: removed.items });
+  });
+
   router.get('/:id', (req, res) => {
     res.json(itemResource(worklist.get(req.params.id)));
   });

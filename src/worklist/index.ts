@@ -1,3 +1,4 @@
 export { WorklistService, type WorklistServiceDeps, type SaveOptions, type SaveOutcome } from './service.ts';
 export { itemKeywords, itemResource, stepKeywords, dicomStepStatus } from './representation.ts';
 export { WorklistFolder, type FolderReport, type FolderFileError, type WorklistFolderDeps } from './folder-import.ts';
+export { MppsService, type MppsServiceDeps } from './mpps-service.ts';

@@ -4,6 +4,7 @@ import type { Database, WorklistRepository, WorklistSearch } from '../db/index.t
 import type { DeviceRegistry } from '../devices/index.ts';
 import { DeviceService } from '../domain/device.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import { addDays, inTimeZone } from '../domain/dicom-datetime.ts';
 import { normalizeWorklistInput, type WorklistInputContext } from '../domain/worklist-input.ts';
 import { StepStatus, WorklistSource, type WorklistItem } from '../domain/worklist-item.ts';
 import type { Logger } from '../log.ts';
@@ -16,6 +17,7 @@ export interface WorklistServiceDeps {
   log: Logger;
   timeZone: string;
   uidRoot: string;
+  cleanup: { pastDays: number; finishedDays: number };
 }
 
 export interface SaveOptions {
@@ -127,6 +129,18 @@ export class WorklistService {
     const item = this.#deps.repository.get(id);
     if (item === undefined) throw new GatewayError(ErrorCode.NotFound, `no worklist item with id "${id}"`);
     return item;
+  }
+
+  /** The daily cleanup (also run by hand through the API). */
+  async cleanup(): Promise<{ steps: number; items: number }> {
+    const now = this.#deps.clock.now();
+    const { pastDays, finishedDays } = this.#deps.cleanup;
+    const today = inTimeZone(now, this.#deps.timeZone).date;
+    const pastBefore = addDays(today, -pastDays);
+    const finishedBefore = new Date(now.getTime() - finishedDays * 86_400_000).toISOString();
+    const removed = await this.#deps.db.write((tx) => this.#deps.repository.cleanup(tx, pastBefore, finishedBefore));
+    this.#deps.log.info({ removedSteps: removed.steps, removedItems: removed.items, pastBefore, finishedBefore }, 'worklist cleanup');
+    return removed;
   }
 
   search(query: WorklistSearch): { items: WorklistItem[]; total: number } {

@@ -54,6 +54,17 @@ export const worklist: Migration = {
     CREATE INDEX worklist_steps_station ON worklist_steps (station_ae_title, start_date);
     CREATE INDEX worklist_steps_status ON worklist_steps (status, status_changed_at);
 
+    -- Performed procedure steps, kept whether or not they match a scheduled step (unscheduled MPPS).
+    CREATE TABLE mpps_instances (
+      sop_instance_uid TEXT PRIMARY KEY,
+      status TEXT NOT NULL CHECK (status IN ('IN PROGRESS', 'COMPLETED', 'DISCONTINUED')),
+      calling_ae_title TEXT NOT NULL,
+      steps TEXT NOT NULL DEFAULT '[]',
+      attributes TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    ) STRICT;
+
     CREATE TABLE idempotency_keys (
       key TEXT PRIMARY KEY,
       request_hash TEXT NOT NULL,
