@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { aeTitleSchema } from './ae-title.ts';
-import { parseDateInput, parseTimeInput } from './dicom-datetime.ts';
+import { parseDateInput, parseTimeInput } from './date-input.ts';
 import { ErrorCode, GatewayError, type FieldIssue } from './errors.ts';
 import { formatPersonName, parsePersonName } from './person-name.ts';
 import { generateUid, isValidUid } from './uid.ts';

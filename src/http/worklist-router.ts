@@ -1,6 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { parseDateInput } from '../domain/dicom-datetime.ts';
+import { parseDateInput } from '../domain/date-input.ts';
 import { stepStatuses } from '../domain/worklist-item.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import { fromDicomJsonModel } from '../dicom/index.ts';

@@ -4,7 +4,7 @@ import type { Database, WorklistRepository, WorklistSearch } from '../db/index.t
 import type { DeviceRegistry } from '../devices/index.ts';
 import { DeviceService } from '../domain/device.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
-import { addDays, inTimeZone } from '../domain/dicom-datetime.ts';
+import { addDays, inTimeZone } from '../domain/date-input.ts';
 import { normalizeWorklistInput, type WorklistInputContext } from '../domain/worklist-input.ts';
 import { StepStatus, WorklistSource, type WorklistItem } from '../domain/worklist-item.ts';
 import type { Logger } from '../log.ts';
