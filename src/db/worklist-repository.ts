@@ -54,6 +54,18 @@ export interface WorklistSearch {
   offset: number;
 }
 
+/** What a C-FIND may narrow the candidates to before matching (all optional, all exact). */
+export interface StepCandidateFilter {
+  modalities?: readonly string[];
+  stationAeTitles?: readonly string[];
+  dateFrom?: string;
+  dateTo?: string;
+  patientId?: string;
+  accessionNumber?: string;
+  statuses: readonly StepStatus[];
+  partitions: readonly string[];
+}
+
 export interface NewItem {
   id: string;
   data: WorklistItemData;
@@ -247,6 +259,40 @@ export class WorklistRepository {
     const items = tx.prepare('DELETE FROM worklist_items WHERE NOT EXISTS (SELECT 1 FROM worklist_steps s WHERE s.item_id = worklist_items.id)').run();
     tx.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(finishedBefore);
     return { steps: Number(steps.changes), items: Number(items.changes) };
+  }
+
+  /**
+   * Worklist items with one step each, for the steps that pass the filter, in start order. Lazy: the
+   * caller stops reading when it has enough.
+   */
+  *stepCandidates(f: StepCandidateFilter): Generator<WorklistItem> {
+    const conds: string[] = ['s.status IN (SELECT value FROM json_each(?))', 'i.partition IN (SELECT value FROM json_each(?))'];
+    const params: SqlValue[] = [JSON.stringify(f.statuses), JSON.stringify(f.partitions)];
+    if (f.dateFrom !== undefined) (conds.push('s.start_date >= ?'), params.push(f.dateFrom));
+    if (f.dateTo !== undefined) (conds.push('s.start_date <= ?'), params.push(f.dateTo));
+    if (f.modalities !== undefined) (conds.push('s.modality IN (SELECT value FROM json_each(?))'), params.push(JSON.stringify(f.modalities)));
+    if (f.stationAeTitles !== undefined) (conds.push('s.station_ae_title IN (SELECT value FROM json_each(?))'), params.push(JSON.stringify(f.stationAeTitles)));
+    if (f.patientId !== undefined) (conds.push('p.patient_id = ?'), params.push(f.patientId));
+    if (f.accessionNumber !== undefined) (conds.push('i.accession_number = ?'), params.push(f.accessionNumber));
+    const sql = `SELECT i.*, p.patient_id, p.issuer, p.family_name, p.given_name, p.middle_name, p.name_prefix, p.name_suffix, p.birth_date, p.sex, p.other_ids,
+        s.item_id AS s_item_id, s.step_id AS s_step_id, s.station_ae_title AS s_station_ae_title, s.modality AS s_modality,
+        s.start_date AS s_start_date, s.start_time AS s_start_time, s.status AS s_status, s.data AS s_data
+      FROM worklist_steps s JOIN worklist_items i ON i.id = s.item_id JOIN patients p ON p.id = i.patient_ref
+      WHERE ${conds.join(' AND ')} ORDER BY s.start_date, s.start_time, s.item_id, s.step_id`;
+    for (const raw of this.#db.sqlite.prepare(sql).iterate(...params)) {
+      const row = raw as unknown as ItemRow & { s_item_id: string; s_step_id: string; s_station_ae_title: string; s_modality: string; s_start_date: string; s_start_time: string; s_status: StepStatus; s_data: string };
+      const step = toStep({
+        item_id: row.s_item_id,
+        step_id: row.s_step_id,
+        station_ae_title: row.s_station_ae_title,
+        modality: row.s_modality,
+        start_date: row.s_start_date,
+        start_time: row.s_start_time,
+        status: row.s_status,
+        data: row.s_data,
+      });
+      yield toItem(row, [step]);
+    }
   }
 
   /** A stored idempotent response, if the key was seen. */
