@@ -1,0 +1,158 @@
+/**
+ * DICOM DA, TM and DT values (PS3.5 6.2) as comparable numbers, and their range forms (PS3.4 C.2.2.2.5).
+ *
+ * A value names a span: `2026` (DT) is the whole year, `10` (TM) the whole hour 10:00-10:59:59.999999.
+ * Parsing gives that span as `{ lo, hi }`, inclusive:
+ * - DA: days since 1970-01-01;
+ * - TM: microseconds since midnight;
+ * - DT: microseconds since 1970-01-01T00:00Z (a value without offset is taken as UTC, so values
+ *   without offsets compare among themselves as written).
+ * Lenient inputs accepted: the retired ACR-NEMA forms `YYYY.MM.DD` and `HH:MM:SS`.
+ */
+
+export interface Span {
+  lo: number;
+  hi: number;
+}
+
+const microsPerSecond = 1_000_000;
+const microsPerDay = 86_400 * microsPerSecond;
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function dayNumber(year: number, month: number, day: number): number {
+  const d = new Date(Date.UTC(2000, month - 1, day));
+  d.setUTCFullYear(year); // Date.UTC maps years 0-99 to 1900-1999
+  return Math.round(d.getTime() / 86_400_000);
+}
+
+/** `YYYYMMDD` (or `YYYY.MM.DD`) → days since 1970-01-01; undefined when not a valid date. */
+export function parseDate(text: string): number | undefined {
+  const m = /^(\d{4})(?:(\d{2})(\d{2})|\.(\d{2})\.(\d{2}))$/.exec(text.trim());
+  if (m === null) return undefined;
+  const year = Number(m[1]);
+  const month = Number(m[2] ?? m[4]);
+  const day = Number(m[3] ?? m[5]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  return dayNumber(year, month, day);
+}
+
+/** Days since 1970-01-01 → `YYYYMMDD`. */
+export function formatDate(days: number): string {
+  const d = new Date(days * 86_400_000);
+  const y = d.getUTCFullYear();
+  return `${String(y).padStart(4, '0')}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
+}
+
+/** Microseconds from a fraction string of 1-6 digits, and how far the span reaches past it. */
+function fraction(digits: string | undefined): { micros: number; extent: number } | undefined {
+  if (digits === undefined) return undefined;
+  if (!/^\d{1,6}$/.test(digits)) return undefined;
+  const scale = 10 ** (6 - digits.length);
+  return { micros: Number(digits) * scale, extent: scale - 1 };
+}
+
+/** `HH[MM[SS[.F{1,6}]]]` (or `HH:MM[:SS[.F]]`) → its span in microseconds since midnight. */
+export function parseTime(text: string): Span | undefined {
+  const t = text.trim();
+  const m = /^(\d{2})(?::?(\d{2})(?::?(\d{2})(?:\.(\d{1,6}))?)?)?$/.exec(t);
+  if (m === null) return undefined;
+  // the colon form must be consistent: either no colons or colons between all parts given
+  if (t.includes(':') && !/^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(t)) return undefined;
+  const hh = Number(m[1]);
+  const mm = m[2] === undefined ? undefined : Number(m[2]);
+  const ss = m[3] === undefined ? undefined : Number(m[3]);
+  if (hh > 23 || (mm !== undefined && mm > 59) || (ss !== undefined && ss > 60)) return undefined;
+  const lo = ((hh * 60 + (mm ?? 0)) * 60 + (ss ?? 0)) * microsPerSecond;
+  const f = fraction(m[4]);
+  if (f !== undefined) return { lo: lo + f.micros, hi: lo + f.micros + f.extent };
+  const extent = ss !== undefined ? microsPerSecond : mm !== undefined ? 60 * microsPerSecond : 3600 * microsPerSecond;
+  return { lo, hi: Math.min(lo + extent - 1, microsPerDay - 1) };
+}
+
+/**
+ * `YYYY[MM[DD[HH[MM[SS[.F{1,6}]]]]]][&ZZXX]` → its span in microseconds since the epoch (UTC; the
+ * offset, when given, is applied).
+ */
+export function parseDateTime(text: string): Span | undefined {
+  const m = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?([+-]\d{4})?$/.exec(text.trim());
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s, frac, offset] = m;
+  if (frac !== undefined && s === undefined) return undefined;
+  const year = Number(y);
+  const month = mo === undefined ? undefined : Number(mo);
+  const day = d === undefined ? undefined : Number(d);
+  if (month !== undefined && (month < 1 || month > 12)) return undefined;
+  if (day !== undefined && (day < 1 || day > daysInMonth(year, month ?? 1))) return undefined;
+  const hour = h === undefined ? undefined : Number(h);
+  const minute = mi === undefined ? undefined : Number(mi);
+  const second = s === undefined ? undefined : Number(s);
+  if ((hour ?? 0) > 23 || (minute ?? 0) > 59 || (second ?? 0) > 60) return undefined;
+  let offsetMicros = 0;
+  if (offset !== undefined) {
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const oh = Number(offset.slice(1, 3));
+    const om = Number(offset.slice(3, 5));
+    if (oh > 14 || om > 59) return undefined;
+    offsetMicros = sign * (oh * 60 + om) * 60 * microsPerSecond;
+  }
+  const lo =
+    dayNumber(year, month ?? 1, day ?? 1) * microsPerDay +
+    (((hour ?? 0) * 60 + (minute ?? 0)) * 60 + (second ?? 0)) * microsPerSecond;
+  const f = fraction(frac);
+  let hiExclusive: number;
+  if (f !== undefined) hiExclusive = lo + f.micros + f.extent + 1;
+  else if (second !== undefined) hiExclusive = lo + microsPerSecond;
+  else if (minute !== undefined) hiExclusive = lo + 60 * microsPerSecond;
+  else if (hour !== undefined) hiExclusive = lo + 3600 * microsPerSecond;
+  else if (day !== undefined) hiExclusive = lo + microsPerDay;
+  else if (month !== undefined) hiExclusive = dayNumber(year, month + 1, 1) * microsPerDay;
+  else hiExclusive = dayNumber(year + 1, 1, 1) * microsPerDay;
+  const start = lo + (f?.micros ?? 0);
+  return { lo: start - offsetMicros, hi: hiExclusive - 1 - offsetMicros };
+}
+
+/** A query range: open ends are infinite. */
+export type Range = Span;
+
+/**
+ * Parses a DA, TM or DT key value: a single value (its span) or `a-b`, `-b`, `a-` (PS3.4 C.2.2.2.5).
+ * Undefined when malformed; `reversed` when both ends are given and the lower is after the upper.
+ */
+export function parseRange(vr: 'DA' | 'TM' | 'DT', text: string): { range: Range; isRange: boolean } | undefined {
+  const value = text.trim();
+  const single = parseSingle(vr, value);
+  if (single !== undefined) return { range: single, isRange: false };
+  const dashes: number[] = [];
+  for (let i = value.indexOf('-'); i !== -1; i = value.indexOf('-', i + 1)) dashes.push(i);
+  for (const i of dashes) {
+    const left = value.slice(0, i);
+    const right = value.slice(i + 1);
+    if (left === '' && right === '') continue;
+    const lo = left === '' ? undefined : parseSingle(vr, left);
+    const hi = right === '' ? undefined : parseSingle(vr, right);
+    if ((left !== '' && lo === undefined) || (right !== '' && hi === undefined)) continue;
+    return { range: { lo: lo?.lo ?? -Infinity, hi: hi?.hi ?? Infinity }, isRange: true };
+  }
+  return undefined;
+}
+
+function parseSingle(vr: 'DA' | 'TM' | 'DT', text: string): Span | undefined {
+  if (vr === 'DA') {
+    const day = parseDate(text);
+    return day === undefined ? undefined : { lo: day, hi: day };
+  }
+  return vr === 'TM' ? parseTime(text) : parseDateTime(text);
+}
+
+/** The bounds of a DA range (single or not) as raw lower/upper texts: `undefined` for an open end. */
+export function splitDateRange(text: string): { from: number | undefined; to: number | undefined } | undefined {
+  const parsed = parseRange('DA', text);
+  if (parsed === undefined) return undefined;
+  const { lo, hi } = parsed.range;
+  return { from: Number.isFinite(lo) ? lo : undefined, to: Number.isFinite(hi) ? hi : undefined };
+}
+
+export { microsPerDay };
