@@ -282,14 +282,14 @@ function compileNumber(tag: string, vr: string, element: DicomJsonElement, ctx: 
 }
 
 /** Parses the ranges of a DA/TM/DT key; undefined and an issue when one is malformed. */
-function parseRanges(tag: string, vr: 'DA' | 'TM' | 'DT', values: string[], ctx: CompileContext): Range[] | undefined {
+function parseRanges(tag: string, vr: 'DA' | 'TM' | 'DT', values: string[], ctx: CompileContext, allowReversed = false): Range[] | undefined {
   const ranges: Range[] = [];
   const forms = { DA: 'YYYYMMDD', TM: 'HH[MM[SS[.FFFFFF]]]', DT: 'YYYY[MM[DD[HH[MM[SS[.FFFFFF]]]]]][&ZZXX]' } as const;
   for (const value of values) {
     if (hasWildcard(value)) return invalid(ctx, tag, `wildcards are not allowed in ${vr} keys (value "${value}")`, `use a range: ${forms[vr]}-${forms[vr]}`);
     const parsed = parseRange(vr, value);
     if (parsed === undefined) return invalid(ctx, tag, `"${value}" is not a ${vr} value or range`, `use ${forms[vr]}, or a range a-b, -b, a-`);
-    if (parsed.range.lo > parsed.range.hi) return invalid(ctx, tag, `range "${value}" ends before it starts`);
+    if (parsed.range.lo > parsed.range.hi && !allowReversed) return invalid(ctx, tag, `range "${value}" ends before it starts`);
     ranges.push(parsed.range);
   }
   return ranges;
@@ -322,7 +322,8 @@ function compileDateTime(tag: string, vr: 'DA' | 'TM' | 'DT', values: string[], 
 function compileCombinedDateTime(dateTag: string, timeTag: string, dateValue: string, timeValue: string, ctx: CompileContext): Matcher | undefined {
   const before = ctx.issues.length;
   const dates = parseRanges(dateTag, 'DA', [dateValue], ctx);
-  const times = parseRanges(timeTag, 'TM', [timeValue], ctx);
+  // the time range alone may run backwards (`1800-0800` over night): only the combined one may not
+  const times = parseRanges(timeTag, 'TM', [timeValue], ctx, true);
   if (ctx.issues.length > before || dates === undefined || times === undefined) return undefined;
   const d = dates[0]!;
   const t = times[0]!;
