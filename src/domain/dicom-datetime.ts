@@ -18,18 +18,40 @@ export interface Span {
 const microsPerSecond = 1_000_000;
 const microsPerDay = 86_400 * microsPerSecond;
 
-function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
+const monthLengths = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+function daysInMonth(year: number, month: number): number {
+  return month === 2 && isLeapYear(year) ? 29 : monthLengths[month - 1]!;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (month may run one past December). */
 function dayNumber(year: number, month: number, day: number): number {
-  const d = new Date(Date.UTC(2000, month - 1, day));
-  d.setUTCFullYear(year); // Date.UTC maps years 0-99 to 1900-1999
-  return Math.round(d.getTime() / 86_400_000);
+  // H. Hinnant's days_from_civil: plain arithmetic, no Date objects (this runs per candidate)
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = (month + 9) % 12;
+  const doy = Math.floor((153 * mp + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** `YYYYMMDD` (or `YYYY.MM.DD`) → days since 1970-01-01; undefined when not a valid date. */
 export function parseDate(text: string): number | undefined {
+  if (text.length === 8) {
+    // fast path for the usual form
+    const year = Number(text.slice(0, 4));
+    const month = Number(text.slice(4, 6));
+    const day = Number(text.slice(6, 8));
+    if (/^\d{8}$/.test(text)) {
+      if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+      return dayNumber(year, month, day);
+    }
+  }
   const m = /^(\d{4})(?:(\d{2})(\d{2})|\.(\d{2})\.(\d{2}))$/.exec(text.trim());
   if (m === null) return undefined;
   const year = Number(m[1]);

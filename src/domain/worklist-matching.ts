@@ -111,7 +111,7 @@ function stringValues(element: DicomJsonElement | undefined, vr: string): string
     const text = typeof raw === 'string' ? raw : String(raw);
     const parts = !textVrs.has(vr) && text.includes('\\') ? text.split('\\') : [text];
     for (const part of parts) {
-      const v = textVrs.has(vr) ? part.trimEnd() : part.replace(/^[\s\0]+|[\s\0]+$/g, '');
+      const v = textVrs.has(vr) ? part.trimEnd() : part.includes('\0') ? part.replace(/^[\s\0]+|[\s\0]+$/g, '') : part.trim();
       if (v !== '') out.push(v);
     }
   }
@@ -434,9 +434,32 @@ function resolveOptions(options: MatchOptions): { fold: (s: string) => string; c
     ignoreAccents: options.personName?.ignoreAccents ?? true,
     foldDigraphs: options.personName?.foldDigraphs ?? true,
   };
-  const fold = !foldOptions.ignoreCase && !foldOptions.ignoreAccents ? (s: string) => s : (s: string) => foldText(s, foldOptions);
+  if (!foldOptions.ignoreCase && !foldOptions.ignoreAccents) return { fold: (s: string) => s, combineDateTime: options.combineDateTime ?? true };
+  const key = `${foldOptions.ignoreCase}/${foldOptions.ignoreAccents}/${foldOptions.foldDigraphs}`;
+  let cache = foldCaches.get(key);
+  if (cache === undefined) {
+    cache = new Map();
+    foldCaches.set(key, cache);
+  }
+  const memo = cache;
+  const fold = (s: string): string => {
+    let folded = memo.get(s);
+    if (folded === undefined) {
+      folded = foldText(s, foldOptions);
+      if (memo.size >= foldCacheLimit) memo.clear();
+      memo.set(s, folded);
+    }
+    return folded;
+  };
   return { fold, combineDateTime: options.combineDateTime ?? true };
 }
+
+/**
+ * Folded person names, per set of fold options: the same names are compared query after query, and
+ * folding (NFD, tables) costs more than the comparison. A pure memo, bounded.
+ */
+const foldCaches = new Map<string, Map<string, string>>();
+const foldCacheLimit = 50_000;
 
 /**
  * Compiles a C-FIND identifier (DICOM JSON) for matching many candidates.
