@@ -103,7 +103,8 @@ export interface Transliteration {
 export function transliterate(text: string, target: 'latin1' | 'ascii'): Transliteration {
   const representable = target === 'latin1' ? latin1Only : asciiOnly;
   if (representable.test(text)) return { text, complete: true, changed: false };
-  const chars = [...text.normalize('NFC')];
+  // Greek ου is one sound, u (ELOT 743)
+  const chars = [...text.normalize('NFC').replace(/ΟΥ/g, 'OU').replace(/([οΟ])[υύ]/g, (_m, o: string) => (o === 'ο' ? 'ou' : 'Ou'))];
   let out = '';
   let complete = true;
   for (let i = 0; i < chars.length; i++) {
