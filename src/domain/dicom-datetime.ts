@@ -16,7 +16,7 @@ export interface Span {
 }
 
 const microsPerSecond = 1_000_000;
-const microsPerDay = 86_400 * microsPerSecond;
+export const microsPerDay = 86_400 * microsPerSecond;
 
 function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
@@ -141,7 +141,8 @@ export type Range = Span;
 
 /**
  * Parses a DA, TM or DT key value: a single value (its span) or `a-b`, `-b`, `a-` (PS3.4 C.2.2.2.5).
- * Undefined when malformed; `reversed` when both ends are given and the lower is after the upper.
+ * Undefined when malformed. A range whose lower end lies after its upper end is returned as is
+ * (`lo > hi`): the caller decides whether that is an error.
  */
 export function parseRange(vr: 'DA' | 'TM' | 'DT', text: string): { range: Range; isRange: boolean } | undefined {
   const value = text.trim();
@@ -168,13 +169,3 @@ function parseSingle(vr: 'DA' | 'TM' | 'DT', text: string): Span | undefined {
   }
   return vr === 'TM' ? parseTime(text) : parseDateTime(text);
 }
-
-/** The bounds of a DA range (single or not) as raw lower/upper texts: `undefined` for an open end. */
-export function splitDateRange(text: string): { from: number | undefined; to: number | undefined } | undefined {
-  const parsed = parseRange('DA', text);
-  if (parsed === undefined) return undefined;
-  const { lo, hi } = parsed.range;
-  return { from: Number.isFinite(lo) ? lo : undefined, to: Number.isFinite(hi) ? hi : undefined };
-}
-
-export { microsPerDay };
