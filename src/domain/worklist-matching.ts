@@ -30,7 +30,7 @@
  * - Sequence matching: the key's single item matches when any item of the item's sequence matches all
  *   its keys; a sequence key without item, or whose item has only universal keys, is universal.
  * - (0008,0005) Specific Character Set, (0008,0052), (0008,0201), group lengths and private
- *   attributes are not matching keys (private ones still come back, empty, as return keys).
+ *   attributes are not matching keys (they still come back as return keys).
  *
  * An identifier we cannot process throws a `GatewayError` with code `invalid` and one issue per
  * offending element, its `path` the element's tag as `(gggg,eeee)` (see `offendingTags`); the DICOM
