@@ -2,3 +2,4 @@ export { WorklistService, type WorklistServiceDeps, type SaveOptions, type SaveO
 export { itemKeywords, itemResource, stepKeywords, dicomStepStatus } from './representation.ts';
 export { WorklistFolder, type FolderReport, type FolderFileError, type WorklistFolderDeps } from './folder-import.ts';
 export { MppsService, type MppsServiceDeps } from './mpps-service.ts';
+export { WorklistQuery, TooManyMatches, type WorklistAnswer, type WorklistAsker, type WorklistQueryDeps } from './query.ts';
