@@ -2,10 +2,11 @@ import type { DestinationStream } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { Database, DeviceRepository } from './db/index.ts';
-import { DeviceRegistry } from './devices/index.ts';
+import { AssociationRepository, Database, DeviceRepository } from './db/index.ts';
+import { connectedClients, DeviceRegistry } from './devices/index.ts';
+import { DicomListener, verificationService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
-import { createHttpApp, HttpServer } from './http/index.ts';
+import { associationsRouter, createHttpApp, HttpServer } from './http/index.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
 
@@ -15,10 +16,13 @@ export interface GatewayOptions {
   /** The console copy of the log; tests pass a stream. */
   stdout?: DestinationStream;
   pretty?: boolean;
+  /** DICOM services beyond Verification (worklist, storage, MPPS as they come); tests pass their own. */
+  dimseServices?: readonly DimseService[];
 }
 
 export interface ListeningPorts {
   http: number;
+  dicom: number;
 }
 
 interface Stoppable {
@@ -92,14 +96,39 @@ export class Gateway {
           : { ok: true, details: { strict: false, count }, warning: 'the device registry is open: any calling AE title is accepted; set dicom.strictDevices: true once devices are registered' };
       });
 
+      const associations = new AssociationRepository(db);
+      const listener = new DicomListener({
+        config: { ...config.dicom, aeTitle: config.gateway.aeTitle, aliases: config.gateway.aliases, implementationVersionName: `DCMGW_${version}` },
+        devices,
+        services: [verificationService(), ...(this.#options.dimseServices ?? [])],
+        sink: associations,
+        clock: this.clock,
+        log: log.child({ component: 'dimse' }),
+      });
+      const dicomPort = await listener.start();
+      this.#stoppables.push({ name: 'dicom', stop: (deadline) => listener.stop(deadline) });
+      this.health.register('dicom', () => listener.health());
+
       const httpServer = new HttpServer(
-        createHttpApp({ log: log.child({ component: 'http' }), health: this.health, devices, apiToken: config.http.apiToken, version }),
+        createHttpApp({
+          log: log.child({ component: 'http' }),
+          health: this.health,
+          devices,
+          apiToken: config.http.apiToken,
+          version,
+          routers: {
+            associations: associationsRouter({
+              associations,
+              connectedClients: () => connectedClients({ associations, registry: devices, clock: this.clock, timezone: config.gateway.timezone }),
+            }),
+          },
+        }),
       );
       const httpPort = await httpServer.listen(config.http.host, config.http.port);
       this.#stoppables.push({ name: 'http', stop: (deadline) => httpServer.close(Math.max(0, deadline - Date.now())) });
       if (config.http.apiToken === undefined) log.warn('no API token configured: the API refuses every request (set GATEWAY_API_TOKEN)');
-      log.info({ httpPort, dataDir: this.layout.root, version }, 'gateway started');
-      return { http: httpPort };
+      log.info({ httpPort, dicomPort, dataDir: this.layout.root, version }, 'gateway started');
+      return { http: httpPort, dicom: dicomPort };
     } catch (err) {
       await this.stop();
       throw err;

@@ -2,3 +2,4 @@ export { Database, type OpenOptions, type Row, type SqlValue } from './database.
 export { applyMigrations, MigrationError } from './migrate.ts';
 export { migrations, type Migration } from './migrations/index.ts';
 export { DeviceRepository } from './device-repository.ts';
+export { AssociationRepository, type AssociationQuery, type CallingAeActivity, type StoredAssociation } from './association-repository.ts';

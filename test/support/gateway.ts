@@ -1,6 +1,7 @@
 import { after } from 'node:test';
 import { Gateway, type ListeningPorts } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
+import type { DimseService } from '../../src/dimse/index.ts';
 import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
 import { LogCapture } from './log-capture.ts';
 import { tempDir } from './temp.ts';
@@ -45,10 +46,15 @@ export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
 }
 
 /** Starts a real gateway in this process; stopped when the test file ends if the test did not. */
-export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock } = {}): Promise<RunningGateway> {
+export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock; dimseServices?: readonly DimseService[] } = {}): Promise<RunningGateway> {
   const config = testConfig(overrides);
   const logs = new LogCapture();
-  const gateway = new Gateway({ config, stdout: logs, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const gateway = new Gateway({
+    config,
+    stdout: logs,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.dimseServices === undefined ? {} : { dimseServices: options.dimseServices }),
+  });
   const ports = await gateway.start();
   after(() => gateway.stop());
   const baseUrl = `http://127.0.0.1:${ports.http}`;

@@ -1,4 +1,5 @@
 import { devices } from './0001-devices.ts';
+import { associations } from './0002-associations.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -7,4 +8,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [devices];
+export const migrations: readonly Migration[] = [devices, associations];
