@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { aeTitleSchema } from '../domain/ae-title.ts';
-import { deviceSchema, portSchema } from '../domain/device.ts';
+import { deviceSchema } from '../domain/device.ts';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -10,6 +10,9 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
+
+/** A port to listen on; 0 picks a free one (tests, benchmarks). */
+const listenPortSchema = z.number().int('port must be a whole number').min(0).max(65535);
 
 const hostTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
@@ -59,7 +62,7 @@ export const configSchema = z
     dicom: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: portSchema.default(11112),
+        port: listenPortSchema.default(11112),
         /** Refuse calling AE titles that are not in the device registry. Open by default for a first install. */
         strictDevices: z.boolean().default(false),
         maxAssociations: z.number().int().min(1).max(10_000).default(50),
@@ -83,7 +86,7 @@ export const configSchema = z
     http: z
       .object({
         host: z.string().min(1).default('0.0.0.0'),
-        port: portSchema.default(8080),
+        port: listenPortSchema.default(8080),
         /** Bearer token of the API. Without one the API refuses every request. */
         apiToken: z.string().min(16, 'use a token of at least 16 characters (e.g. `openssl rand -hex 32`)').optional(),
       })

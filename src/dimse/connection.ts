@@ -501,13 +501,16 @@ export class DicomConnection {
     const messageId = request.getMessageId();
     const controller = new AbortController();
     this.#finds.set(messageId, controller);
+    // The library's callback may be called once only: pending responses go out through
+    // sendResponse(), one at a time; the final one through the callback.
     const respond = (status: number, dataset?: Record<string, unknown>, ts?: string, comment?: string): void => {
       const response = CFindResponse.fromRequest(request);
       response.setAffectedSopClassUid(request.getAffectedSopClassUid());
       response.setStatus(status);
       if (dataset !== undefined) response.setDataset(new dimse.Dataset(dataset, ts));
       if (comment !== undefined) response.setErrorComment(comment);
-      callback([response]);
+      if (status === DimseStatus.Pending) this.#scp.sendResponse(request, response);
+      else callback([response]);
     };
     const work = async (): Promise<void> => {
       let count = 0;
