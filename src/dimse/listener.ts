@@ -233,7 +233,9 @@ export class DicomListener {
       clearTimeout(timer);
       if (timedOut) {
         for (const c of this.#connections) c.abort('shutdown');
-        await Promise.race([Promise.all(open.map((c) => c.closed)), new Promise((resolve) => setTimeout(resolve, 2000))]);
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([Promise.all(open.map((c) => c.closed)), new Promise((resolve) => (grace = setTimeout(resolve, 2000)))]);
+        clearTimeout(grace);
       }
     }
     await closed;
