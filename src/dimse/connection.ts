@@ -6,9 +6,10 @@ import type { Device } from '../domain/device.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { AssociationOutcome, type AssociationRecord } from './association-log.ts';
+import { useFastCommandEncoding } from './command-set.ts';
 import { AbortReason, AbortSource, ContextResult, DimseStatus } from './constants.ts';
 import { decideContexts, type ProposedContext } from './negotiation.ts';
-import { PduFaultKind, PduFramer, PduType, type PduFault, type PduGuardLimits } from './pdu-guard.ts';
+import { endsWithLastCommandFragment, PduFaultKind, PduFramer, PduType, type PduFault, type PduGuardLimits } from './pdu-guard.ts';
 import type { PolicyDecision } from './policy.ts';
 import type { AssociationContext, DimseService, RequestContext, ServiceRegistry } from './services.ts';
 import { isFailure, OperationKind, statusForError } from './status.ts';
@@ -116,6 +117,7 @@ export class DicomConnection {
   #bytesReceived = 0;
   #bytesSent = 0;
   #lastActivity: number;
+  #commandComplete = false;
   #cancelTimers: (() => void)[] = [];
   #artimCancel: (() => void) | undefined;
   #inFlight = new Set<Promise<void>>();
@@ -203,9 +205,19 @@ export class DicomConnection {
         this.#artimCancel = undefined;
         this.#state = State.Deciding;
       }
-      this.#facade.emit('data', pdu.bytes);
+      if (pdu.type === PduType.DataTf) {
+        if (this.#commandComplete) this.#resetLibraryCommandBuffer();
+        this.#facade.emit('data', pdu.bytes);
+        this.#commandComplete = endsWithLastCommandFragment(pdu.bytes);
+      } else this.#facade.emit('data', pdu.bytes);
     }
     if (fault !== undefined) this.#refuse(fault);
+  }
+
+  /** See `endsWithLastCommandFragment`: drops the library's stale command buffer between messages. */
+  #resetLibraryCommandBuffer(): void {
+    const library = this.#scp as unknown as { dimse?: unknown; dimseStream?: unknown };
+    if (library.dimse === undefined) library.dimseStream = undefined;
   }
 
   #refuse(fault: PduFault): void {
@@ -469,7 +481,7 @@ export class DicomConnection {
   ): void {
     this.#count(operation);
     const respond = (status: number, comment?: string): void => {
-      const response = makeResponse();
+      const response = useFastCommandEncoding(makeResponse());
       response.setStatus(status);
       if (comment !== undefined) response.setErrorComment(comment);
       if (isFailure(status)) this.#log.warn({ operation, status: `0x${status.toString(16).padStart(4, '0')}`, comment }, 'DIMSE operation failed');
@@ -504,7 +516,7 @@ export class DicomConnection {
     // The library's callback may be called once only: pending responses go out through
     // sendResponse(), one at a time; the final one through the callback.
     const respond = (status: number, dataset?: Record<string, unknown>, ts?: string, comment?: string): void => {
-      const response = CFindResponse.fromRequest(request);
+      const response = useFastCommandEncoding(CFindResponse.fromRequest(request));
       response.setAffectedSopClassUid(request.getAffectedSopClassUid());
       response.setStatus(status);
       if (dataset !== undefined) response.setDataset(new dimse.Dataset(dataset, ts));

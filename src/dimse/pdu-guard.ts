@@ -167,3 +167,21 @@ export class PduFramer {
     return out;
   }
 }
+
+/**
+ * Whether the last PDV of a P-DATA-TF is the last fragment of a command. dcmjs-dimse 0.3.3 keeps
+ * the buffer of a command without a data set after handling it and appends the next command to it,
+ * so every message on one association parses all the ones before (quadratic time); the connection
+ * uses this to reset that buffer between messages.
+ */
+export function endsWithLastCommandFragment(pdu: Buffer): boolean {
+  let at = headerLength;
+  let last = false;
+  while (at + 6 <= pdu.length) {
+    const itemLength = pdu.readUInt32BE(at);
+    const control = pdu[at + 5] as number;
+    last = (control & 0x03) === 0x03;
+    at += 4 + itemLength;
+  }
+  return last;
+}
