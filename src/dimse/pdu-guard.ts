@@ -67,7 +67,8 @@ function describeStart(head: Buffer): PduFaultKind {
 /** Checks a PDU header against the connection's state; returns a fault or undefined. */
 export function checkPduHeader(type: number, length: number, state: { associationRequested: boolean }, limits: PduGuardLimits, head: Buffer): PduFault | undefined {
   const fault = (kind: PduFaultKind, detail: string): PduFault => ({ kind, pduType: type, claimedLength: length, detail });
-  if (type < PduType.AssociateRq || type > PduType.Abort || head[1] !== 0) {
+  // The reserved byte after the type is not checked: PS3.8 says receivers shall not test reserved fields.
+  if (type < PduType.AssociateRq || type > PduType.Abort) {
     const kind = describeStart(head);
     // Text and TLS are not DICOM at all: claimed lengths mean nothing there.
     return { kind, pduType: type, claimedLength: kind === PduFaultKind.UnknownPduType ? length : 0, detail: kind === PduFaultKind.UnknownPduType ? `unknown PDU type 0x${type.toString(16).padStart(2, '0')}` : `not DICOM (${kind})` };
