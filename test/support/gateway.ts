@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after } from 'node:test';
 import { Gateway, type ListeningPorts } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
@@ -33,9 +36,9 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 }
 
 /** The config of a test gateway: free ports on loopback, its own temp data dir, the test token. */
-export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
+export function testConfig(overrides: ConfigInput = {}, dataDir: string = tempDir('gw-data-')): GatewayConfig {
   const base = {
-    dataDir: tempDir('gw-data-'),
+    dataDir,
     gateway: { timezone: 'Europe/Berlin' },
     dicom: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0, apiToken: testToken },
@@ -47,7 +50,9 @@ export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
 
 /** Starts a real gateway in this process; stopped when the test file ends if the test did not. */
 export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock; dimseServices?: readonly DimseService[] } = {}): Promise<RunningGateway> {
-  const config = testConfig(overrides);
+  // The data dir goes only after the gateway has stopped (its log file is still open until then).
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-data-'));
+  const config = testConfig(overrides, dataDir);
   const logs = new LogCapture();
   const gateway = new Gateway({
     config,
@@ -56,7 +61,10 @@ export async function startGateway(overrides: ConfigInput = {}, options: { clock
     ...(options.dimseServices === undefined ? {} : { dimseServices: options.dimseServices }),
   });
   const ports = await gateway.start();
-  after(() => gateway.stop());
+  after(async () => {
+    await gateway.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
   const baseUrl = `http://127.0.0.1:${ports.http}`;
   return {
     gateway,
