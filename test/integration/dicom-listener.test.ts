@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import dimse from 'dcmjs-dimse';
 import { ManualClock } from '../../src/clock.ts';
 import { runTool } from '../support/dcmtk.ts';
 import { fakeWorklist } from '../support/fake-services.ts';
@@ -137,6 +138,73 @@ describe('DICOM listener with DCMTK peers', () => {
     const result = await runTool('findscu', ['-v', '-W', '-k', 'AccessionNumber=', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom)]);
     assert.match(result.output, /Received Final Find Response \(Failed: UnableToProcess\)/);
     assert.equal((await echo(gw, '-aec', 'DICOM_GATEWAY')).code, 0);
+  });
+
+  test('user identity negotiation is accepted, with a positive response when asked for', async () => {
+    const gw = await startGateway();
+    const client = new dimse.Client();
+    let serverResponse = false;
+    let status: number | undefined;
+    client.on('associationAccepted', (association: InstanceType<typeof dimse.association.Association>) => {
+      serverResponse = association.getNegotiateUserIdentityServerResponse();
+    });
+    client.on('networkError', () => {});
+    const done = new Promise<void>((resolve) => client.on('closed', () => resolve()));
+    const requests = new Promise<void>((resolve) => {
+      const request = new dimse.requests.CEchoRequest();
+      request.on('response', (response: InstanceType<typeof dimse.responses.CEchoResponse>) => {
+        status = response.getStatus();
+        resolve();
+      });
+      client.addRequest(request);
+    });
+    client.send('127.0.0.1', gw.ports.dicom, 'SONO_1', 'DICOM_GATEWAY', {
+      userIdentity: { type: dimse.constants.UserIdentityType.UsernameAndPasscode, positiveResponseRequested: true, primaryField: 'sonographer', secondaryField: 'secret' },
+    });
+    await requests;
+    await done;
+    assert.equal(status, 0);
+    assert.equal(serverResponse, true);
+    assert.ok(!gw.logs.raw.some((l) => l.includes('secret')), 'the passcode is never logged');
+  });
+
+  test('association limits: per calling AE (local limit exceeded) and overall (temporary congestion)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let queried!: () => void;
+    const queryArrived = new Promise<void>((resolve) => (queried = resolve));
+    const gw = await startGateway({ dicom: { maxAssociations: 2, maxAssociationsPerDevice: 1 } }, { dimseServices: [fakeWorklist({ answers: [], gate, onQuery: () => queried() })] });
+    const port = String(gw.ports.dicom);
+    const held = runTool('findscu', ['-aet', 'US_1', '-W', '-k', 'AccessionNumber=', '-aec', 'DICOM_GATEWAY', '127.0.0.1', port]);
+    await queryArrived;
+    const sameDevice = await echo(gw, '-aet', 'US_1', '-aec', 'DICOM_GATEWAY');
+    assert.notEqual(sameDevice.code, 0);
+    assert.match(sameDevice.output, /Rejected Transient, Source: Service Provider \(Presentation Related\)/);
+    assert.match(sameDevice.output, /Local Limit Exceeded/);
+    // Another device is still welcome.
+    const other = await echo(gw, '-aet', 'US_2', '-aec', 'DICOM_GATEWAY');
+    assert.equal(other.code, 0, other.output);
+    release();
+    assert.equal((await held).code, 0);
+    const items = await records(gw, 3);
+    assert.deepEqual(items.map((i) => i.reason).sort(), [null, null, 'too-many-for-device']);
+  });
+
+  test('the overall limit turns peers away with temporary congestion', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let queried!: () => void;
+    const queryArrived = new Promise<void>((resolve) => (queried = resolve));
+    const gw = await startGateway({ dicom: { maxAssociations: 1 } }, { dimseServices: [fakeWorklist({ answers: [], gate, onQuery: () => queried() })] });
+    const held = runTool('findscu', ['-aet', 'US_1', '-W', '-k', 'AccessionNumber=', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom)]);
+    await queryArrived;
+    const turnedAway = await echo(gw, '-aet', 'US_2', '-aec', 'DICOM_GATEWAY');
+    assert.notEqual(turnedAway.code, 0);
+    assert.match(turnedAway.output, /Rejected Transient, Source: Service Provider \(Presentation Related\)/);
+    assert.match(turnedAway.output, /Temporary Congestion/);
+    release();
+    assert.equal((await held).code, 0);
+    assert.equal((await echo(gw, '-aet', 'US_2', '-aec', 'DICOM_GATEWAY')).code, 0);
   });
 
   test('per device: last seen and counts this quarter and last quarter in the site time zone', async () => {

@@ -141,6 +141,17 @@ describe('a listener that bad peers cannot take down', () => {
     await echoSucceeds(gw);
   });
 
+  test('an association left idle is aborted at the idle timeout', async () => {
+    const gw = await startGateway({ dicom: { timeouts: { idleSeconds: 0.3 } } });
+    const peer = await openAssociation(gw);
+    await peer.closed;
+    assert.deepEqual(peer.pduTypes(), [PduType.AssociateAc, PduType.Abort]);
+    const res = await gw.api('/api/v1/associations?outcome=aborted');
+    let body = (await res.json()) as { items: { reason: string }[] };
+    while (body.items.length === 0) body = (await (await gw.api('/api/v1/associations?outcome=aborted')).json()) as typeof body;
+    assert.equal(body.items[0]?.reason, 'idle-timeout');
+  });
+
   test('a flood of bad connections leaves the listener serving', async () => {
     const gw = await startGateway();
     const peers = await Promise.all(Array.from({ length: 40 }, () => RawPeer.connect(gw.ports.dicom)));
