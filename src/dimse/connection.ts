@@ -205,11 +205,18 @@ export class DicomConnection {
         this.#artimCancel = undefined;
         this.#state = State.Deciding;
       }
-      if (pdu.type === PduType.DataTf) {
-        if (this.#commandComplete) this.#resetLibraryCommandBuffer();
-        this.#facade.emit('data', pdu.bytes);
-        this.#commandComplete = endsWithLastCommandFragment(pdu.bytes);
-      } else this.#facade.emit('data', pdu.bytes);
+      try {
+        if (pdu.type === PduType.DataTf) {
+          if (this.#commandComplete) this.#resetLibraryCommandBuffer();
+          this.#facade.emit('data', pdu.bytes);
+          this.#commandComplete = endsWithLastCommandFragment(pdu.bytes);
+        } else this.#facade.emit('data', pdu.bytes);
+      } catch (err) {
+        // Whatever the library throws while reading a PDU ends this association, never the process.
+        this.#log.error({ err }, 'the DIMSE library failed on a PDU');
+        this.abort('protocol-error');
+        return;
+      }
     }
     if (fault !== undefined) this.#refuse(fault);
   }
@@ -249,10 +256,15 @@ export class DicomConnection {
     this.#cancelTimers.push(
       this.#deps.clock.setTimer(ms, () => {
         if (this.#state === State.Closed) return;
+        const idleMs = this.#deps.timeouts.idleMs;
+        // Only an association with nothing running can be idle; before it, ARTIM is the timer.
+        if (this.#state !== State.Associated || this.#inFlight.size > 0) {
+          this.#scheduleIdleCheck(idleMs);
+          return;
+        }
         const idle = this.#deps.clock.now().getTime() - this.#lastActivity;
-        const busy = this.#inFlight.size > 0;
-        if (this.#state === State.Associated && idle >= this.#deps.timeouts.idleMs && !busy) this.#timeout('idle');
-        else this.#scheduleIdleCheck(Math.max(1, this.#deps.timeouts.idleMs - (busy ? 0 : idle)));
+        if (idle >= idleMs) this.#timeout('idle');
+        else this.#scheduleIdleCheck(idleMs - idle);
       }),
     );
   }

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import dimse from 'dcmjs-dimse';
 import type { Clock } from '../clock.ts';
 import type { Device } from '../domain/device.ts';
+import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import type { ComponentHealth } from '../health.ts';
 import type { Logger } from '../log.ts';
 import type { AssociationRecord, AssociationSink } from './association-log.ts';
@@ -93,12 +94,20 @@ export class DicomListener {
     const onSocket = (socket: net.Socket, secure: boolean): void => this.#onSocket(socket, secure);
     let server: net.Server;
     if (config.tls.enabled) {
-      const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
+      const read = (field: 'cert' | 'key' | 'ca'): Buffer | undefined => {
+        const file = config.tls[field];
+        if (file === undefined) return undefined;
+        try {
+          return readFileSync(file);
+        } catch (err) {
+          throw new GatewayError(ErrorCode.Invalid, `dicom.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
+        }
+      };
       server = tls.createServer(
         {
-          cert: read(config.tls.cert),
-          key: read(config.tls.key),
-          ca: read(config.tls.ca),
+          cert: read('cert'),
+          key: read('key'),
+          ca: read('ca'),
           requestCert: config.tls.requireClientCert || config.tls.ca !== undefined,
           rejectUnauthorized: config.tls.requireClientCert,
           minVersion: 'TLSv1.2',
