@@ -120,8 +120,8 @@ describe('a listener that bad peers cannot take down', () => {
       written += chunk.length;
       if (!ok) await Promise.race([new Promise((resolve) => peer.socket.once('drain', resolve)), peer.closed]);
     }
-    await peer.closed;
     assert.ok(written < 256 * 1024 * 1024, 'the server closed the connection while the peer was still sending');
+    await peer.closed;
     const growth = process.memoryUsage().rss - rssBefore;
     assert.ok(growth < 64 * 1024 * 1024, `RSS grew by ${growth} bytes`);
     assert.deepEqual(faults(gw), ['pdu-too-large']);
