@@ -1,16 +1,17 @@
+import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { Database, DeviceRepository, WorklistRepository } from './db/index.ts';
-import { DeviceRegistry } from './devices/index.ts';
+import { AssociationRepository, Database, DeviceRepository, WorklistRepository } from './db/index.ts';
+import { connectedClients, DeviceRegistry } from './devices/index.ts';
+import { DicomListener, verificationService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
-import { createHttpApp, HttpServer } from './http/index.ts';
+import { associationsRouter, createHttpApp, HttpServer } from './http/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
 import { WorklistFolder, WorklistService } from './worklist/index.ts';
-import path from 'node:path';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -18,10 +19,13 @@ export interface GatewayOptions {
   /** The console copy of the log; tests pass a stream. */
   stdout?: DestinationStream;
   pretty?: boolean;
+  /** DICOM services beyond Verification (worklist, storage, MPPS as they come); tests pass their own. */
+  dimseServices?: readonly DimseService[];
 }
 
 export interface ListeningPorts {
   http: number;
+  dicom: number;
 }
 
 interface Stoppable {
@@ -101,9 +105,10 @@ export class Gateway {
           : { ok: true, details: { strict: false, count }, warning: 'the device registry is open: any calling AE title is accepted; set dicom.strictDevices: true once devices are registered' };
       });
 
+      const worklistRepository = new WorklistRepository(db);
       const worklist = new WorklistService({
         db,
-        repository: new WorklistRepository(db),
+        repository: worklistRepository,
         devices,
         clock: this.clock,
         log: log.child({ component: 'worklist' }),
@@ -114,16 +119,16 @@ export class Gateway {
       this.#worklist = worklist;
       let folder: WorklistFolder | undefined;
       if (config.worklist.folder !== undefined) {
-        folder = new WorklistFolder({
+        const started = new WorklistFolder({
           folder: path.resolve(config.worklist.folder),
           aeTitles: [config.gateway.aeTitle, ...config.gateway.aliases],
           pollMs: config.worklist.pollSeconds * 1000,
           worklist,
-          repository: new WorklistRepository(db),
+          repository: worklistRepository,
           clock: this.clock,
           log: log.child({ component: 'worklist-folder' }),
         });
-        const started = folder;
+        folder = started;
         started.start();
         this.#stoppables.push({ name: 'worklist-folder', stop: () => started.stop() });
         this.health.register('worklist-folder', () => {
@@ -133,6 +138,19 @@ export class Gateway {
             : { ok: true, details: { files: report.files, lastScan: report.lastScan, errors: report.errors.length }, warning: `${report.errors.length} worklist file(s) could not be imported; see GET /api/v1/worklist-folder` };
         });
       }
+
+      const associations = new AssociationRepository(db);
+      const listener = new DicomListener({
+        config: { ...config.dicom, aeTitle: config.gateway.aeTitle, aliases: config.gateway.aliases, implementationVersionName: `DCMGW_${version}` },
+        devices,
+        services: [verificationService(), ...(this.#options.dimseServices ?? [])],
+        sink: associations,
+        clock: this.clock,
+        log: log.child({ component: 'dimse' }),
+      });
+      const dicomPort = await listener.start();
+      this.#stoppables.push({ name: 'dicom', stop: (deadline) => listener.stop(deadline) });
+      this.health.register('dicom', () => listener.health());
 
       const httpServer = new HttpServer(
         createHttpApp({
@@ -144,14 +162,18 @@ export class Gateway {
           routers: {
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': worklistFolderRouter(folder),
+            associations: associationsRouter({
+              associations,
+              connectedClients: () => connectedClients({ associations, registry: devices, clock: this.clock, timezone: config.gateway.timezone }),
+            }),
           },
         }),
       );
       const httpPort = await httpServer.listen(config.http.host, config.http.port);
       this.#stoppables.push({ name: 'http', stop: (deadline) => httpServer.close(Math.max(0, deadline - Date.now())) });
       if (config.http.apiToken === undefined) log.warn('no API token configured: the API refuses every request (set GATEWAY_API_TOKEN)');
-      log.info({ httpPort, dataDir: this.layout.root, version }, 'gateway started');
-      return { http: httpPort };
+      log.info({ httpPort, dicomPort, dataDir: this.layout.root, version }, 'gateway started');
+      return { http: httpPort, dicom: dicomPort };
     } catch (err) {
       await this.stop();
       throw err;

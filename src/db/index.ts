@@ -4,3 +4,4 @@ export { migrations, type Migration } from './migrations/index.ts';
 export { DeviceRepository } from './device-repository.ts';
 export { WorklistRepository, type WorklistSearch, type NewItem, type StepCandidateFilter } from './worklist-repository.ts';
 export { MppsRepository, type MppsRecord } from './mpps-repository.ts';
+export { AssociationRepository, type AssociationQuery, type CallingAeActivity, type StoredAssociation } from './association-repository.ts';

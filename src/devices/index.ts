@@ -1,1 +1,2 @@
 export { DeviceRegistry, type DeviceRegistryDeps } from './registry.ts';
+export { connectedClients, type ActivityDeps, type ConnectedClient, type ConnectedClientsReport } from './activity.ts';

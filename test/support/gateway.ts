@@ -1,11 +1,13 @@
-import { after } from 'node:test';
-import { Gateway, type ListeningPorts } from '../../src/app.ts';
-import type { Clock } from '../../src/clock.ts';
-import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
-import { LogCapture } from './log-capture.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
+import { Gateway, type ListeningPorts } from '../../src/app.ts';
+import type { Clock } from '../../src/clock.ts';
+import type { DimseService } from '../../src/dimse/index.ts';
+import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
+import { LogCapture } from './log-capture.ts';
+import { tempDir } from './temp.ts';
 
 export const testToken = 'test-token-0123456789abcdef';
 
@@ -33,10 +35,10 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   return out;
 }
 
-/** The config of a test gateway: free ports on loopback, its own temp data dir (the caller removes it), the test token. */
-export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
+/** The config of a test gateway: free ports on loopback, its own temp data dir, the test token. */
+export function testConfig(overrides: ConfigInput = {}, dataDir: string = tempDir('gw-data-')): GatewayConfig {
   const base = {
-    dataDir: mkdtempSync(path.join(tmpdir(), 'gw-data-')),
+    dataDir,
     gateway: { timezone: 'Europe/Berlin' },
     dicom: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0, apiToken: testToken },
@@ -47,21 +49,27 @@ export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
 }
 
 /** Starts a real gateway in this process; stopped when the test file ends if the test did not. */
-export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock } = {}): Promise<RunningGateway> {
-  const config = testConfig(overrides);
+export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock; dimseServices?: readonly DimseService[] } = {}): Promise<RunningGateway> {
+  // The data dir goes only after the gateway has stopped (its log file is still open until then).
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-data-'));
+  const config = testConfig(overrides, dataDir);
   const logs = new LogCapture();
-  const gateway = new Gateway({ config, stdout: logs, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const gateway = new Gateway({
+    config,
+    stdout: logs,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.dimseServices === undefined ? {} : { dimseServices: options.dimseServices }),
+  });
   let ports: ListeningPorts;
   try {
     ports = await gateway.start();
   } catch (err) {
-    rmSync(config.dataDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
-  // Stop before the data dir goes, or the log file stream writes into a removed directory.
   after(async () => {
     await gateway.stop();
-    rmSync(config.dataDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   });
   const baseUrl = `http://127.0.0.1:${ports.http}`;
   return {

@@ -1,5 +1,6 @@
 import { devices } from './0001-devices.ts';
-import { worklist } from './0002-worklist.ts';
+import { associations } from './0002-associations.ts';
+import { worklist } from './0003-worklist.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -8,4 +9,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [devices, worklist];
+export const migrations: readonly Migration[] = [devices, associations, worklist];

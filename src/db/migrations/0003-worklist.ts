@@ -1,7 +1,7 @@
 import type { Migration } from './index.ts';
 
 export const worklist: Migration = {
-  version: 2,
+  version: 3,
   name: 'worklist',
   sql: `
     CREATE TABLE patients (

@@ -1,0 +1,595 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import dimse from 'dcmjs-dimse';
+import type { Clock } from '../clock.ts';
+import type { Device } from '../domain/device.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import type { Logger } from '../log.ts';
+import { AssociationOutcome, type AssociationRecord } from './association-log.ts';
+import { useFastCommandEncoding } from './command-set.ts';
+import { AbortReason, AbortSource, ContextResult, DimseStatus } from './constants.ts';
+import { decideContexts, type ProposedContext } from './negotiation.ts';
+import { endsWithLastCommandFragment, PduFaultKind, PduFramer, PduType, type PduFault, type PduGuardLimits } from './pdu-guard.ts';
+import type { PolicyDecision } from './policy.ts';
+import type { AssociationContext, DimseService, RequestContext, ServiceRegistry } from './services.ts';
+import { isFailure, OperationKind, statusForError } from './status.ts';
+
+type Association = InstanceType<typeof dimse.association.Association>;
+type Scp = InstanceType<typeof dimse.Scp>;
+type Request = InstanceType<typeof dimse.requests.Request>;
+type Response = InstanceType<typeof dimse.responses.Response>;
+type CFindRequest = InstanceType<typeof dimse.requests.CFindRequest>;
+type CCancelRequest = InstanceType<typeof dimse.requests.CCancelRequest>;
+
+const { CEchoResponse, CFindResponse, CStoreResponse, CMoveResponse, CGetResponse, NActionResponse, NCreateResponse, NDeleteResponse, NEventReportResponse, NGetResponse, NSetResponse } =
+  dimse.responses;
+
+export interface ConnectionTimeouts {
+  /** From connect until the A-ASSOCIATE-RQ, and from release or reject until the peer closes. */
+  artimMs: number;
+  /** No PDU for this long during an association: abort. */
+  idleMs: number;
+  /** The longest an association may last. */
+  associationMs: number;
+}
+
+/** What the connection asks the listener when an A-ASSOCIATE-RQ arrives. */
+export interface AdmissionRequest {
+  callingAeTitle: string;
+  calledAeTitle: string;
+  applicationContextName: string;
+  peerAddress: string;
+}
+export type Admission = PolicyDecision & { device: Device | undefined };
+
+export interface ConnectionDeps {
+  id: string;
+  socket: Socket;
+  tls: boolean;
+  clock: Clock;
+  log: Logger;
+  limits: PduGuardLimits;
+  timeouts: ConnectionTimeouts;
+  services: ServiceRegistry;
+  transferSyntaxPreference: readonly string[];
+  admit(request: AdmissionRequest): Promise<Admission>;
+  onAccepted(connection: DicomConnection): void;
+  onEnded(connection: DicomConnection, record: AssociationRecord): void;
+}
+
+const faultAbortReason: Record<PduFaultKind, number> = {
+  [PduFaultKind.Text]: AbortReason.UnrecognizedPdu,
+  [PduFaultKind.TlsHandshake]: AbortReason.UnrecognizedPdu,
+  [PduFaultKind.UnknownPduType]: AbortReason.UnrecognizedPdu,
+  [PduFaultKind.UnexpectedPdu]: AbortReason.UnexpectedPdu,
+  [PduFaultKind.TooLarge]: AbortReason.InvalidPduParameterValue,
+  [PduFaultKind.BadLength]: AbortReason.InvalidPduParameterValue,
+};
+
+function abortPdu(source: number, reason: number): Buffer {
+  return Buffer.from([PduType.Abort, 0, 0, 0, 0, 4, 0, 0, source, reason]);
+}
+
+/**
+ * Stands in for the socket towards dcmjs-dimse: the library sees only whole PDUs that passed the
+ * guard, and its writes are counted. Its own socket timeout is not used (we keep our own timers).
+ */
+class LibrarySocket extends EventEmitter {
+  readonly #write: (data: Buffer) => boolean;
+  constructor(write: (data: Buffer) => boolean) {
+    super();
+    this.#write = write;
+  }
+  write(data: Buffer): boolean {
+    return this.#write(data);
+  }
+  setTimeout(): this {
+    return this;
+  }
+  end(): void {}
+  destroy(): void {}
+}
+
+const State = { AwaitingRequest: 'awaiting-request', Deciding: 'deciding', Associated: 'associated', Closing: 'closing', Closed: 'closed' } as const;
+type State = (typeof State)[keyof typeof State];
+
+/**
+ * One TCP (or TLS) connection: the PDU guard in front of a dcmjs-dimse SCP, our timers, the
+ * association policy and negotiation, and DIMSE handlers that always answer and never throw.
+ */
+export class DicomConnection {
+  readonly id: string;
+  readonly peerAddress: string;
+  readonly #deps: ConnectionDeps;
+  readonly #socket: Socket;
+  readonly #framer: PduFramer;
+  readonly #facade: LibrarySocket;
+  readonly #scp: Scp;
+  readonly #log: Logger;
+  readonly #startedAt: Date;
+  #state: State = State.AwaitingRequest;
+  #callingAeTitle: string | null = null;
+  #calledAeTitle: string | null = null;
+  #accepted = false;
+  #outcome: AssociationOutcome | undefined;
+  #reason: string | null = null;
+  #services: Record<string, number> = {};
+  #bytesReceived = 0;
+  #bytesSent = 0;
+  #lastActivity: number;
+  #commandComplete = false;
+  #cancelTimers: (() => void)[] = [];
+  #artimCancel: (() => void) | undefined;
+  #inFlight = new Set<Promise<void>>();
+  #finds = new Map<number, AbortController>();
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #association: AssociationContext | undefined;
+  #libAssociation: Association | undefined;
+
+  constructor(deps: ConnectionDeps) {
+    this.#deps = deps;
+    this.id = deps.id;
+    this.#socket = deps.socket;
+    this.peerAddress = deps.socket.remoteAddress ?? 'unknown';
+    this.#log = deps.log.child({ association: deps.id, peer: this.peerAddress });
+    this.#startedAt = deps.clock.now();
+    this.#lastActivity = this.#startedAt.getTime();
+    this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#framer = new PduFramer(deps.limits);
+    this.#facade = new LibrarySocket((data) => this.#write(data));
+    // The library's own timers stay off: `connected` is never set on an accepted socket, and the
+    // socket timeout goes to the facade.
+    this.#scp = new dimse.Scp(this.#facade as unknown as Socket, { connectTimeout: deps.timeouts.associationMs });
+    this.#wireScp();
+
+    const socket = this.#socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.#log.debug({ code: err.code, message: err.message }, 'socket error');
+      this.#setOutcome(AssociationOutcome.Closed, err.code ?? 'socket-error');
+    });
+    socket.on('close', () => this.#onClose());
+
+    this.#artimCancel = deps.clock.setTimer(deps.timeouts.artimMs, () => this.#timeout('artim'));
+    this.#cancelTimers.push(deps.clock.setTimer(deps.timeouts.associationMs, () => this.#timeout('association')));
+    this.#scheduleIdleCheck(deps.timeouts.idleMs);
+  }
+
+  get callingAeTitle(): string | null {
+    return this.#callingAeTitle;
+  }
+
+  get isAssociated(): boolean {
+    return this.#state === State.Associated;
+  }
+
+  /** Resolves when the socket has closed and the record is handed over. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** Sends A-ABORT and closes, e.g. at the end of a graceful shutdown. */
+  abort(reason: string): void {
+    if (this.#state === State.Closed) return;
+    this.#log.warn({ reason }, 'aborting association');
+    this.#setOutcome(AssociationOutcome.Aborted, reason);
+    this.#write(abortPdu(AbortSource.ServiceProvider, AbortReason.NotSpecified));
+    this.#destroySoon();
+  }
+
+  /** Closes a connection that has not asked for an association yet. */
+  dropIfIdle(reason: string): boolean {
+    if (this.#state !== State.AwaitingRequest) return false;
+    this.#setOutcome(AssociationOutcome.Dropped, reason);
+    this.#socket.destroy();
+    return true;
+  }
+
+  // ---- socket side ----
+
+  #write(data: Buffer): boolean {
+    if (this.#socket.destroyed || !this.#socket.writable) return false;
+    this.#bytesSent += data.length;
+    return this.#socket.write(data);
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#bytesReceived += chunk.length;
+    const { pdus, fault } = this.#framer.push(chunk);
+    for (const pdu of pdus) {
+      this.#lastActivity = this.#deps.clock.now().getTime();
+      if (pdu.type === PduType.AssociateRq) {
+        this.#artimCancel?.();
+        this.#artimCancel = undefined;
+        this.#state = State.Deciding;
+      }
+      try {
+        if (pdu.type === PduType.DataTf) {
+          if (this.#commandComplete) this.#resetLibraryCommandBuffer();
+          this.#facade.emit('data', pdu.bytes);
+          this.#commandComplete = endsWithLastCommandFragment(pdu.bytes);
+        } else this.#facade.emit('data', pdu.bytes);
+      } catch (err) {
+        // Whatever the library throws while reading a PDU ends this association, never the process.
+        this.#log.error({ err }, 'the DIMSE library failed on a PDU');
+        this.abort('protocol-error');
+        return;
+      }
+    }
+    if (fault !== undefined) this.#refuse(fault);
+  }
+
+  /** See `endsWithLastCommandFragment`: drops the library's stale command buffer between messages. */
+  #resetLibraryCommandBuffer(): void {
+    const library = this.#scp as unknown as { dimse?: unknown; dimseStream?: unknown };
+    if (library.dimse === undefined) library.dimseStream = undefined;
+  }
+
+  #refuse(fault: PduFault): void {
+    // Logged at warn: an admin should see port scanners, misconfigured devices and TLS mix-ups.
+    this.#log.warn({ fault: fault.kind, pduType: fault.pduType, claimedLength: fault.claimedLength, detail: fault.detail }, 'dropped connection: not an acceptable DICOM PDU');
+    this.#setOutcome(this.#accepted ? AssociationOutcome.Aborted : AssociationOutcome.Dropped, fault.kind);
+    const dicomLike = fault.kind !== PduFaultKind.Text && fault.kind !== PduFaultKind.TlsHandshake;
+    if (dicomLike) this.#write(abortPdu(AbortSource.ServiceProvider, faultAbortReason[fault.kind]));
+    this.#destroySoon();
+  }
+
+  /** Ends our side now and destroys the socket once the last bytes are out (or at once if they cannot go). */
+  #destroySoon(): void {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closing;
+    this.#socket.end(() => this.#socket.destroy());
+    this.#cancelTimers.push(this.#deps.clock.setTimer(1000, () => this.#socket.destroy()));
+  }
+
+  /** After a reject or a release response the peer closes; ARTIM bounds the wait. */
+  #closeAfterLastPdu(): void {
+    this.#state = State.Closing;
+    this.#socket.end();
+    this.#artimCancel?.();
+    this.#artimCancel = this.#deps.clock.setTimer(this.#deps.timeouts.artimMs, () => this.#socket.destroy());
+  }
+
+  #scheduleIdleCheck(ms: number): void {
+    this.#cancelTimers.push(
+      this.#deps.clock.setTimer(ms, () => {
+        if (this.#state === State.Closed) return;
+        const idleMs = this.#deps.timeouts.idleMs;
+        // Only an association with nothing running can be idle; before it, ARTIM is the timer.
+        if (this.#state !== State.Associated || this.#inFlight.size > 0) {
+          this.#scheduleIdleCheck(idleMs);
+          return;
+        }
+        const idle = this.#deps.clock.now().getTime() - this.#lastActivity;
+        if (idle >= idleMs) this.#timeout('idle');
+        else this.#scheduleIdleCheck(idleMs - idle);
+      }),
+    );
+  }
+
+  #timeout(kind: 'artim' | 'idle' | 'association'): void {
+    if (this.#state === State.Closed) return;
+    if (kind === 'artim') {
+      if (this.#state !== State.AwaitingRequest) return;
+      this.#log.warn({ pendingBytes: this.#framer.pendingBytes }, 'no association request in time (ARTIM): connection dropped');
+      this.#setOutcome(AssociationOutcome.Dropped, 'artim-timeout');
+      this.#socket.destroy();
+      return;
+    }
+    this.#log.warn({ timeout: kind }, `${kind} timeout: aborting association`);
+    this.#setOutcome(AssociationOutcome.Aborted, `${kind}-timeout`);
+    this.#write(abortPdu(AbortSource.ServiceProvider, AbortReason.NotSpecified));
+    this.#destroySoon();
+  }
+
+  #setOutcome(outcome: AssociationOutcome, reason: string | null): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = outcome;
+    this.#reason = reason;
+  }
+
+  #onClose(): void {
+    if (this.#state === State.Closed) return;
+    const wasPending = this.#framer.pendingBytes;
+    if (this.#outcome === undefined && wasPending > 0) {
+      this.#log.warn({ pendingBytes: wasPending }, 'connection closed in the middle of a PDU');
+      this.#setOutcome(this.#accepted ? AssociationOutcome.Closed : AssociationOutcome.Dropped, 'truncated-pdu');
+    }
+    this.#setOutcome(this.#accepted ? AssociationOutcome.Closed : AssociationOutcome.Dropped, this.#accepted ? 'closed-without-release' : 'closed-before-request');
+    this.#state = State.Closed;
+    this.#artimCancel?.();
+    for (const cancel of this.#cancelTimers) cancel();
+    this.#cancelTimers = [];
+    for (const find of this.#finds.values()) find.abort();
+    // Lets the library clear its interval timer.
+    this.#facade.emit('close');
+    const endedAt = this.#deps.clock.now();
+    const record: AssociationRecord = {
+      id: this.id,
+      callingAeTitle: this.#callingAeTitle,
+      calledAeTitle: this.#calledAeTitle,
+      peerAddress: this.peerAddress,
+      tls: this.#deps.tls,
+      startedAt: this.#startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      durationMs: Math.max(0, endedAt.getTime() - this.#startedAt.getTime()),
+      accepted: this.#accepted,
+      outcome: this.#outcome ?? AssociationOutcome.Closed,
+      reason: this.#reason,
+      services: this.#services,
+      bytesReceived: this.#bytesReceived,
+      bytesSent: this.#bytesSent,
+    };
+    this.#log.info(
+      { outcome: record.outcome, reason: record.reason, callingAeTitle: record.callingAeTitle, durationMs: record.durationMs, services: record.services, bytesReceived: record.bytesReceived, bytesSent: record.bytesSent },
+      'association ended',
+    );
+    try {
+      this.#deps.onEnded(this, record);
+    } finally {
+      this.#resolveClosed();
+    }
+  }
+
+  // ---- library side ----
+
+  #wireScp(): void {
+    const scp = this.#scp;
+    scp.on('networkError', (err: Error) => {
+      this.#log.warn({ detail: err.message }, 'DICOM protocol error: connection dropped');
+      this.#setOutcome(this.#accepted ? AssociationOutcome.Aborted : AssociationOutcome.Dropped, 'protocol-error');
+      if (this.#accepted) this.#write(abortPdu(AbortSource.ServiceProvider, AbortReason.NotSpecified));
+      this.#destroySoon();
+    });
+    scp.associationRequested = (association) => {
+      this.#track(this.#onAssociationRequested(association));
+    };
+    scp.associationReleaseRequested = () => {
+      void this.#onReleaseRequested();
+    };
+    scp.abort = () => {
+      this.#log.info('association aborted by the peer');
+      this.#setOutcome(AssociationOutcome.AbortedByPeer, null);
+      this.#socket.destroy();
+    };
+    scp.cEchoRequest = (request, callback) => this.#single('C-ECHO', OperationKind.Echo, request, callback, () => CEchoResponse.fromRequest(request), (svc, ctx) => svc.echo?.(ctx));
+    scp.cFindRequest = (request, callback) => this.#find(request, callback);
+    scp.cCancelRequest = (request) => this.#cancel(request);
+    // Operations no service of ours offers yet: answered, never left hanging.
+    scp.cStoreRequest = (request, callback) => this.#single('C-STORE', OperationKind.Store, request, callback, () => CStoreResponse.fromRequest(request), undefined);
+    scp.cMoveRequest = (request, callback) => this.#single('C-MOVE', OperationKind.Store, request, (r) => callback([r]), () => CMoveResponse.fromRequest(request), undefined);
+    scp.cGetRequest = (request, callback) => this.#single('C-GET', OperationKind.Store, request, (r) => callback([r]), () => CGetResponse.fromRequest(request), undefined);
+    scp.nCreateRequest = (request, callback) => this.#single('N-CREATE', OperationKind.Normalized, request, callback, () => NCreateResponse.fromRequest(request), undefined);
+    scp.nSetRequest = (request, callback) => this.#single('N-SET', OperationKind.Normalized, request, callback, () => NSetResponse.fromRequest(request), undefined);
+    scp.nGetRequest = (request, callback) => this.#single('N-GET', OperationKind.Normalized, request, callback, () => NGetResponse.fromRequest(request), undefined);
+    scp.nActionRequest = (request, callback) => this.#single('N-ACTION', OperationKind.Normalized, request, callback, () => NActionResponse.fromRequest(request), undefined);
+    scp.nDeleteRequest = (request, callback) => this.#single('N-DELETE', OperationKind.Normalized, request, callback, () => NDeleteResponse.fromRequest(request), undefined);
+    scp.nEventReportRequest = (request, callback) =>
+      this.#single('N-EVENT-REPORT', OperationKind.Normalized, request, callback, () => NEventReportResponse.fromRequest(request), undefined);
+  }
+
+  #track(work: Promise<void>): void {
+    const guarded = work.catch((err: unknown) => {
+      this.#log.error({ err }, 'unexpected error in the DICOM listener; association aborted');
+      this.abort('internal-error');
+    });
+    this.#inFlight.add(guarded);
+    void guarded.finally(() => this.#inFlight.delete(guarded));
+  }
+
+  async #onAssociationRequested(association: Association): Promise<void> {
+    this.#libAssociation = association;
+    this.#callingAeTitle = association.getCallingAeTitle().trim();
+    this.#calledAeTitle = association.getCalledAeTitle().trim();
+    const admission = await this.#deps.admit({
+      callingAeTitle: this.#callingAeTitle,
+      calledAeTitle: this.#calledAeTitle,
+      applicationContextName: association.getApplicationContextName(),
+      peerAddress: this.peerAddress,
+    });
+    if (this.#state !== State.Deciding) return;
+    if (admission.kind === 'reject') {
+      const { rejection } = admission;
+      this.#log.warn(
+        { callingAeTitle: this.#callingAeTitle, calledAeTitle: this.#calledAeTitle, rejection: rejection.code, result: rejection.result, source: rejection.source, reason: rejection.reason },
+        `association rejected: ${rejection.detail}`,
+      );
+      this.#setOutcome(AssociationOutcome.Rejected, rejection.code);
+      this.#scp.sendAssociationReject(rejection.result, rejection.source, rejection.reason);
+      this.#closeAfterLastPdu();
+      return;
+    }
+    const device = admission.device;
+    const contexts = association.getPresentationContexts();
+    // Copy the proposed syntaxes first: setResult() empties the library's live array.
+    const proposed: ProposedContext[] = contexts.map(({ id, context }) => ({ id, abstractSyntax: context.getAbstractSyntaxUid(), transferSyntaxes: [...context.getTransferSyntaxUids()] }));
+    const decisions = decideContexts(
+      proposed,
+      (uid) => {
+        const service = this.#deps.services.forSopClass(uid);
+        if (service === undefined) return undefined;
+        return { service: service.name, transferSyntaxes: service.transferSyntaxes, allowed: device === undefined || device.services.includes(service.deviceService) };
+      },
+      this.#deps.transferSyntaxPreference,
+    );
+    for (const decision of decisions) {
+      const context = association.getPresentationContext(decision.id);
+      if (decision.result === ContextResult.Acceptance) context.setResult(decision.result, decision.transferSyntax);
+      else context.setResult(decision.result);
+    }
+    if (association.getNegotiateUserIdentity()) {
+      // Accepted as sent; the identity is not checked (no user accounts for DICOM peers yet).
+      if (association.getUserIdentityPositiveResponseRequested()) {
+        association.setNegotiateUserIdentityServerResponse(true);
+        association.setUserIdentityServerResponse('');
+      }
+    }
+    if (association.getNegotiateAsyncOps()) {
+      // We perform one operation at a time per association.
+      association.setMaxAsyncOpsInvoked(1);
+      association.setMaxAsyncOpsPerformed(1);
+    }
+    this.#accepted = true;
+    this.#state = State.Associated;
+    this.#lastActivity = this.#deps.clock.now().getTime();
+    const accepted = decisions.filter((d) => d.result === ContextResult.Acceptance);
+    this.#association = {
+      id: this.id,
+      callingAeTitle: this.#callingAeTitle,
+      calledAeTitle: this.#calledAeTitle,
+      calledAlias: admission.calledAlias,
+      peerAddress: this.peerAddress,
+      device,
+      tls: this.#deps.tls,
+    };
+    this.#deps.onAccepted(this);
+    this.#scp.sendAssociationAccept();
+    this.#log.info(
+      {
+        callingAeTitle: this.#callingAeTitle,
+        calledAeTitle: this.#calledAeTitle,
+        knownDevice: device !== undefined,
+        contexts: decisions.map((d) => ('transferSyntax' in d ? `${d.id}:${d.service}:${d.transferSyntax}` : `${d.id}:rejected(${d.result})`)),
+        userIdentity: association.getNegotiateUserIdentity() ? association.getUserIdentityType() : undefined,
+      },
+      accepted.length > 0 ? 'association accepted' : 'association accepted without any acceptable presentation context',
+    );
+  }
+
+  async #onReleaseRequested(): Promise<void> {
+    // Let running operations finish first, so that their last response precedes the release.
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    if (this.#state === State.Closed) return;
+    this.#setOutcome(AssociationOutcome.Released, null);
+    this.#scp.sendAssociationReleaseResponse();
+    this.#closeAfterLastPdu();
+  }
+
+  #count(operation: string): void {
+    this.#services[operation] = (this.#services[operation] ?? 0) + 1;
+  }
+
+  #requestContext(request: Request, signal: AbortSignal): { service: DimseService; ctx: RequestContext } | undefined {
+    const sopClassUid = request.getAffectedSopClassUid() ?? request.getRequestedSopClassUid();
+    const service = this.#deps.services.forSopClass(sopClassUid);
+    const context = this.#libAssociation?.getAcceptedPresentationContextFromRequest(request);
+    if (service === undefined || context === undefined || this.#association === undefined) return undefined;
+    return {
+      service,
+      ctx: { association: this.#association, transferSyntax: context.getAcceptedTransferSyntaxUid() ?? '', sopClassUid, log: this.#log, signal },
+    };
+  }
+
+  /** Single-response operations: the handler runs wrapped, and exactly one response goes back. */
+  #single<R extends Response>(
+    operation: string,
+    kind: OperationKind,
+    request: Request,
+    callback: (response: R) => void,
+    makeResponse: () => R,
+    handle: ((service: DimseService, ctx: RequestContext) => Promise<void> | undefined) | undefined,
+  ): void {
+    this.#count(operation);
+    const respond = (status: number, comment?: string): void => {
+      const response = useFastCommandEncoding(makeResponse());
+      response.setStatus(status);
+      if (comment !== undefined) response.setErrorComment(comment);
+      if (isFailure(status)) this.#log.warn({ operation, status: `0x${status.toString(16).padStart(4, '0')}`, comment }, 'DIMSE operation failed');
+      callback(response);
+    };
+    const controller = new AbortController();
+    const work = async (): Promise<void> => {
+      try {
+        const target = this.#requestContext(request, controller.signal);
+        const run = target === undefined || handle === undefined ? undefined : handle(target.service, target.ctx);
+        if (run === undefined) {
+          respond(target === undefined ? DimseStatus.SopClassNotSupported : DimseStatus.UnrecognizedOperation);
+          return;
+        }
+        await run;
+        respond(DimseStatus.Success);
+      } catch (err) {
+        if (!isGatewayError(err)) this.#log.error({ err, operation }, 'DIMSE handler failed');
+        const outcome = statusForError(err, kind);
+        respond(outcome.status, outcome.errorComment);
+      }
+    };
+    this.#track(work());
+  }
+
+  /** C-FIND: one Pending response at a time, a C-CANCEL checked between them. */
+  #find(request: CFindRequest, callback: (responses: InstanceType<typeof CFindResponse>[]) => void): void {
+    this.#count('C-FIND');
+    const messageId = request.getMessageId();
+    const controller = new AbortController();
+    this.#finds.set(messageId, controller);
+    // The library's callback may be called once only: pending responses go out through
+    // sendResponse(), one at a time; the final one through the callback.
+    const respond = (status: number, dataset?: Record<string, unknown>, ts?: string, comment?: string): void => {
+      const response = useFastCommandEncoding(CFindResponse.fromRequest(request));
+      response.setAffectedSopClassUid(request.getAffectedSopClassUid());
+      response.setStatus(status);
+      if (dataset !== undefined) response.setDataset(new dimse.Dataset(dataset, ts));
+      if (comment !== undefined) response.setErrorComment(comment);
+      if (status === DimseStatus.Pending) this.#scp.sendResponse(request, response);
+      else callback([response]);
+    };
+    const work = async (): Promise<void> => {
+      let count = 0;
+      try {
+        const target = this.#requestContext(request, controller.signal);
+        if (target === undefined || target.service.find === undefined) {
+          respond(target === undefined ? DimseStatus.SopClassNotSupported : DimseStatus.UnrecognizedOperation);
+          return;
+        }
+        const identifier = request.getDataset()?.getElements() ?? {};
+        for await (const answer of target.service.find(target.ctx, identifier)) {
+          if (controller.signal.aborted) break;
+          respond(DimseStatus.Pending, answer, target.ctx.transferSyntax);
+          count++;
+          await this.#writable();
+          if (controller.signal.aborted) break;
+        }
+        if (this.#state === State.Closed) return;
+        this.#log.info({ operation: 'C-FIND', matches: count, cancelled: controller.signal.aborted }, 'C-FIND answered');
+        respond(controller.signal.aborted ? DimseStatus.Cancel : DimseStatus.Success);
+      } catch (err) {
+        if (this.#state === State.Closed) return;
+        this.#log.error({ err, operation: 'C-FIND', matches: count }, 'C-FIND failed');
+        const outcome = statusForError(err, OperationKind.Find);
+        respond(outcome.status, undefined, undefined, outcome.errorComment);
+      } finally {
+        this.#finds.delete(messageId);
+      }
+    };
+    this.#track(work());
+  }
+
+  #cancel(request: CCancelRequest): void {
+    this.#count('C-CANCEL');
+    const find = this.#finds.get(request.getMessageIdBeingRespondedTo());
+    if (find === undefined) {
+      this.#log.debug('C-CANCEL for an operation that is not running');
+      return;
+    }
+    find.abort();
+  }
+
+  /** Resolves once the socket can take more and incoming PDUs (a C-CANCEL) have had their turn. */
+  async #writable(): Promise<void> {
+    if (this.#socket.writableNeedDrain) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.#socket.off('drain', done);
+          this.#socket.off('close', done);
+          resolve();
+        };
+        this.#socket.on('drain', done);
+        this.#socket.on('close', done);
+      });
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

@@ -1,0 +1,69 @@
+import type { Device, DeviceService } from '../domain/device.ts';
+import type { Logger } from '../log.ts';
+
+/** What a handler knows of the association it serves. */
+export interface AssociationContext {
+  id: string;
+  callingAeTitle: string;
+  calledAeTitle: string;
+  /** The alias the peer called, when it did not call our main AE title (may select a worklist partition). */
+  calledAlias: string | undefined;
+  peerAddress: string;
+  device: Device | undefined;
+  tls: boolean;
+}
+
+export interface RequestContext {
+  association: AssociationContext;
+  /** The accepted transfer syntax of the presentation context. */
+  transferSyntax: string;
+  sopClassUid: string;
+  log: Logger;
+  /** Aborted when the peer cancels (C-CANCEL) or the association ends. */
+  signal: AbortSignal;
+}
+
+/** A naturalized DICOM dataset (dcmjs keywords). */
+export type DicomElements = Record<string, unknown>;
+
+/**
+ * A DICOM service the listener offers: the SOP classes it answers, the transfer syntaxes it handles
+ * and the handlers for the DIMSE operations it supports. Later issues add C-FIND (worklist),
+ * C-STORE and MPPS as more of these, passed to the listener in its deps.
+ */
+export interface DimseService {
+  /** A name for records and logs, e.g. `echo`, `worklist`. */
+  name: string;
+  /** The registry service a device must be allowed to use it. */
+  deviceService: DeviceService;
+  sopClasses: readonly string[];
+  /** Handled transfer syntaxes in the service's order of preference. */
+  transferSyntaxes: readonly string[];
+  echo?(ctx: RequestContext): Promise<void>;
+  /**
+   * C-FIND: yields the matches one at a time; the listener sends each as a Pending response, checks
+   * for a C-CANCEL between them and ends with Success, Cancel or the mapped failure.
+   */
+  find?(ctx: RequestContext, identifier: DicomElements): AsyncIterable<DicomElements>;
+}
+
+/** Which service answers which SOP class; a SOP class belongs to one service only. */
+export class ServiceRegistry {
+  readonly #bySopClass = new Map<string, DimseService>();
+  readonly services: readonly DimseService[];
+
+  constructor(services: readonly DimseService[]) {
+    this.services = services;
+    for (const service of services) {
+      for (const uid of service.sopClasses) {
+        const existing = this.#bySopClass.get(uid);
+        if (existing !== undefined) throw new Error(`SOP class ${uid} is offered by both ${existing.name} and ${service.name}`);
+        this.#bySopClass.set(uid, service);
+      }
+    }
+  }
+
+  forSopClass(uid: string): DimseService | undefined {
+    return this.#bySopClass.get(uid);
+  }
+}
