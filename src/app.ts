@@ -3,15 +3,15 @@ import type { DestinationStream } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { AssociationRepository, Database, DeviceRepository, WorklistRepository } from './db/index.ts';
+import { AssociationRepository, Database, DeviceRepository, MppsRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
-import { DicomListener, verificationService, type DimseService } from './dimse/index.ts';
+import { DicomListener, mppsService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer } from './http/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
-import { WorklistFolder, WorklistService } from './worklist/index.ts';
+import { MppsService, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -19,13 +19,19 @@ export interface GatewayOptions {
   /** The console copy of the log; tests pass a stream. */
   stdout?: DestinationStream;
   pretty?: boolean;
-  /** DICOM services beyond Verification (worklist, storage, MPPS as they come); tests pass their own. */
+  /** DICOM services beyond the built-in ones; a service given here replaces the built-in one for its SOP classes (tests pass stand-ins). */
   dimseServices?: readonly DimseService[];
 }
 
 export interface ListeningPorts {
   http: number;
   dicom: number;
+}
+
+/** The given services, and the built-in ones for the SOP classes they do not take over (tests put stand-ins in). */
+function withOverrides(given: readonly DimseService[], builtIn: readonly DimseService[]): DimseService[] {
+  const taken = new Set(given.flatMap((s) => s.sopClasses));
+  return [...builtIn.filter((s) => !s.sopClasses.some((uid) => taken.has(uid))), ...given];
 }
 
 interface Stoppable {
@@ -143,7 +149,18 @@ export class Gateway {
       const listener = new DicomListener({
         config: { ...config.dicom, aeTitle: config.gateway.aeTitle, aliases: config.gateway.aliases, implementationVersionName: `DCMGW_${version}` },
         devices,
-        services: [verificationService(), ...(this.#options.dimseServices ?? [])],
+        services: withOverrides(this.#options.dimseServices ?? [], [
+          verificationService(),
+          worklistFindService(
+            new WorklistQuery({
+              repository: worklistRepository,
+              maxResults: config.worklist.maxResults,
+              offerInProgress: config.worklist.offerInProgress,
+              personNameMatching: config.worklist.personNameMatching,
+            }),
+          ),
+          mppsService(new MppsService({ db, mpps: new MppsRepository(db), worklist: worklistRepository, clock: this.clock, log: log.child({ component: 'mpps' }) })),
+        ]),
         sink: associations,
         clock: this.clock,
         log: log.child({ component: 'dimse' }),

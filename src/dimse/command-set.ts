@@ -17,6 +17,7 @@ const commandElements: Record<string, { element: number; vr: Vr }> = {
   Priority: { element: 0x0700, vr: 'US' },
   CommandDataSetType: { element: 0x0800, vr: 'US' },
   Status: { element: 0x0900, vr: 'US' },
+  OffendingElement: { element: 0x0901, vr: 'AT' },
   ErrorComment: { element: 0x0902, vr: 'LO' },
   ErrorID: { element: 0x0903, vr: 'US' },
   AffectedSOPInstanceUID: { element: 0x1000, vr: 'UI' },
@@ -51,6 +52,16 @@ function encodeValue(vr: Vr, value: unknown): Buffer | undefined {
       if (typeof value !== 'string' || !/^[\x20-\x7e]*$/.test(value)) return undefined;
       const padded = value.length % 2 === 1 ? value + (vr === 'UI' ? '\0' : ' ') : value;
       return Buffer.from(padded, 'latin1');
+    }
+    case 'AT': {
+      const tags = Array.isArray(value) ? value : [value];
+      if (tags.length === 0 || !tags.every((t) => typeof t === 'string' && /^[0-9A-Fa-f]{8}$/.test(t))) return undefined;
+      const b = Buffer.alloc(4 * tags.length);
+      tags.forEach((t: string, i) => {
+        b.writeUInt16LE(Number.parseInt(t.slice(0, 4), 16), 4 * i);
+        b.writeUInt16LE(Number.parseInt(t.slice(4, 8), 16), 4 * i + 2);
+      });
+      return b;
     }
     default:
       return undefined;

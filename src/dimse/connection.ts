@@ -11,8 +11,15 @@ import { AbortReason, AbortSource, ContextResult, DimseStatus } from './constant
 import { decideContexts, type ProposedContext } from './negotiation.ts';
 import { endsWithLastCommandFragment, PduFaultKind, PduFramer, PduType, type PduFault, type PduGuardLimits } from './pdu-guard.ts';
 import type { PolicyDecision } from './policy.ts';
-import type { AssociationContext, DimseService, RequestContext, ServiceRegistry } from './services.ts';
-import { isFailure, OperationKind, statusForError } from './status.ts';
+import { EncodedDataset, type AssociationContext, type DicomElements, type DimseService, type RequestContext, type ServiceRegistry } from './services.ts';
+import { isFailure, OperationKind, statusForError, type StatusOutcome } from './status.ts';
+
+/** A library dataset that sends bytes we encoded ourselves instead of re-encoding its elements. */
+function preEncodedDataset(bytes: Buffer, transferSyntaxUid: string | undefined): InstanceType<typeof dimse.Dataset> {
+  const dataset = new dimse.Dataset({}, transferSyntaxUid);
+  dataset.getDenaturalizedDataset = () => bytes;
+  return dataset;
+}
 
 type Association = InstanceType<typeof dimse.association.Association>;
 type Scp = InstanceType<typeof dimse.Scp>;
@@ -361,8 +368,14 @@ export class DicomConnection {
     scp.cStoreRequest = (request, callback) => this.#single('C-STORE', OperationKind.Store, request, callback, () => CStoreResponse.fromRequest(request), undefined);
     scp.cMoveRequest = (request, callback) => this.#single('C-MOVE', OperationKind.Store, request, (r) => callback([r]), () => CMoveResponse.fromRequest(request), undefined);
     scp.cGetRequest = (request, callback) => this.#single('C-GET', OperationKind.Store, request, (r) => callback([r]), () => CGetResponse.fromRequest(request), undefined);
-    scp.nCreateRequest = (request, callback) => this.#single('N-CREATE', OperationKind.Normalized, request, callback, () => NCreateResponse.fromRequest(request), undefined);
-    scp.nSetRequest = (request, callback) => this.#single('N-SET', OperationKind.Normalized, request, callback, () => NSetResponse.fromRequest(request), undefined);
+    scp.nCreateRequest = (request, callback) =>
+      this.#single('N-CREATE', OperationKind.Normalized, request, callback, () => NCreateResponse.fromRequest(request), (svc, ctx) =>
+        svc.nCreate?.(ctx, request.getAffectedSopInstanceUid(), request.getDataset()?.getElements() ?? {}),
+      );
+    scp.nSetRequest = (request, callback) =>
+      this.#single('N-SET', OperationKind.Normalized, request, callback, () => NSetResponse.fromRequest(request), (svc, ctx) =>
+        svc.nSet?.(ctx, request.getRequestedSopInstanceUid(), request.getDataset()?.getElements() ?? {}),
+      );
     scp.nGetRequest = (request, callback) => this.#single('N-GET', OperationKind.Normalized, request, callback, () => NGetResponse.fromRequest(request), undefined);
     scp.nActionRequest = (request, callback) => this.#single('N-ACTION', OperationKind.Normalized, request, callback, () => NActionResponse.fromRequest(request), undefined);
     scp.nDeleteRequest = (request, callback) => this.#single('N-DELETE', OperationKind.Normalized, request, callback, () => NDeleteResponse.fromRequest(request), undefined);
@@ -527,12 +540,14 @@ export class DicomConnection {
     this.#finds.set(messageId, controller);
     // The library's callback may be called once only: pending responses go out through
     // sendResponse(), one at a time; the final one through the callback.
-    const respond = (status: number, dataset?: Record<string, unknown>, ts?: string, comment?: string): void => {
+    const respond = (status: number, dataset?: DicomElements | EncodedDataset, ts?: string, failure?: StatusOutcome): void => {
       const response = useFastCommandEncoding(CFindResponse.fromRequest(request));
       response.setAffectedSopClassUid(request.getAffectedSopClassUid());
       response.setStatus(status);
-      if (dataset !== undefined) response.setDataset(new dimse.Dataset(dataset, ts));
-      if (comment !== undefined) response.setErrorComment(comment);
+      if (dataset instanceof EncodedDataset) response.setDataset(preEncodedDataset(dataset.bytes, ts));
+      else if (dataset !== undefined) response.setDataset(new dimse.Dataset(dataset, ts));
+      if (failure?.errorComment !== undefined) response.setErrorComment(failure.errorComment);
+      if (failure !== undefined && failure.offendingElements.length > 0) response.getCommandDataset().setElement('OffendingElement', failure.offendingElements as unknown as string);
       if (status === DimseStatus.Pending) this.#scp.sendResponse(request, response);
       else callback([response]);
     };
@@ -559,7 +574,7 @@ export class DicomConnection {
         if (this.#state === State.Closed) return;
         this.#log.error({ err, operation: 'C-FIND', matches: count }, 'C-FIND failed');
         const outcome = statusForError(err, OperationKind.Find);
-        respond(outcome.status, undefined, undefined, outcome.errorComment);
+        respond(outcome.status, undefined, undefined, outcome);
       } finally {
         this.#finds.delete(messageId);
       }

@@ -7,6 +7,7 @@ export const Uid = {
   ApplicationContext: '1.2.840.10008.3.1.1.1',
   Verification: '1.2.840.10008.1.1',
   ModalityWorklistFind: '1.2.840.10008.5.1.4.31',
+  ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
 } as const;
 
 export const TransferSyntaxUid = {

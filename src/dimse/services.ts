@@ -27,6 +27,17 @@ export interface RequestContext {
 export type DicomElements = Record<string, unknown>;
 
 /**
+ * An answer already encoded in the presentation context's transfer syntax, its text in the character
+ * set its (0008,0005) names (dcmjs would write UTF-8 whatever that says).
+ */
+export class EncodedDataset {
+  readonly bytes: Buffer;
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+}
+
+/**
  * A DICOM service the listener offers: the SOP classes it answers, the transfer syntaxes it handles
  * and the handlers for the DIMSE operations it supports. Later issues add C-FIND (worklist),
  * C-STORE and MPPS as more of these, passed to the listener in its deps.
@@ -44,7 +55,11 @@ export interface DimseService {
    * C-FIND: yields the matches one at a time; the listener sends each as a Pending response, checks
    * for a C-CANCEL between them and ends with Success, Cancel or the mapped failure.
    */
-  find?(ctx: RequestContext, identifier: DicomElements): AsyncIterable<DicomElements>;
+  find?(ctx: RequestContext, identifier: DicomElements): AsyncIterable<DicomElements | EncodedDataset>;
+  /** N-CREATE of an instance; throws GatewayErrors that status.ts maps (conflict 0111, invalid 0106, ...). */
+  nCreate?(ctx: RequestContext, sopInstanceUid: string, dataset: DicomElements): Promise<void>;
+  /** N-SET of an instance (not found 0112, refused 0110, ...). */
+  nSet?(ctx: RequestContext, sopInstanceUid: string, changes: DicomElements): Promise<void>;
 }
 
 /** Which service answers which SOP class; a SOP class belongs to one service only. */

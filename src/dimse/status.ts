@@ -7,14 +7,29 @@ export type OperationKind = (typeof OperationKind)[keyof typeof OperationKind];
 
 export interface StatusOutcome {
   status: number;
-  /** (0000,0902): at most 64 characters, never patient data; we send the error code only. */
+  /** (0000,0902): at most 64 characters, never patient data: the error code or the error's public detail. */
   errorComment: string | undefined;
+  /** (0000,0901): the elements of the request that were wrong, as 8-hex-digit tags. */
+  offendingElements: string[];
+}
+
+/** Issue paths that name an element, `(0040,0002)`, as tags. */
+function offendingElementsOf(err: unknown): string[] {
+  if (!isGatewayError(err)) return [];
+  const tags: string[] = [];
+  for (const issue of err.issues) {
+    const m = /^\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)$/.exec(issue.path);
+    const tag = m === null ? undefined : `${m[1]}${m[2]}`.toUpperCase();
+    if (tag !== undefined && !tags.includes(tag)) tags.push(tag);
+  }
+  return tags;
 }
 
 const composite: Record<ErrorCode, number> = {
   [ErrorCode.Invalid]: DimseStatus.IdentifierDoesNotMatchSopClass,
   [ErrorCode.NotFound]: DimseStatus.UnableToProcess,
   [ErrorCode.Conflict]: DimseStatus.UnableToProcess,
+  [ErrorCode.Refused]: DimseStatus.UnableToProcess,
   [ErrorCode.Unauthorized]: DimseStatus.NotAuthorized,
   [ErrorCode.Forbidden]: DimseStatus.NotAuthorized,
   [ErrorCode.Unavailable]: DimseStatus.OutOfResources,
@@ -25,6 +40,7 @@ const normalized: Record<ErrorCode, number> = {
   [ErrorCode.Invalid]: DimseStatus.InvalidAttributeValue,
   [ErrorCode.NotFound]: DimseStatus.NoSuchObjectInstance,
   [ErrorCode.Conflict]: DimseStatus.DuplicateSopInstance,
+  [ErrorCode.Refused]: DimseStatus.ProcessingFailure,
   [ErrorCode.Unauthorized]: DimseStatus.NotAuthorized,
   [ErrorCode.Forbidden]: DimseStatus.NotAuthorized,
   [ErrorCode.Unavailable]: DimseStatus.ResourceLimitation,
@@ -49,7 +65,8 @@ export function statusForError(err: unknown, kind: OperationKind): StatusOutcome
     default:
       status = composite[code];
   }
-  return { status, errorComment: code };
+  const detail = isGatewayError(err) ? err.publicDetail : undefined;
+  return { status, errorComment: (detail ?? code).slice(0, 64), offendingElements: offendingElementsOf(err) };
 }
 
 export function isFailure(status: number): boolean {

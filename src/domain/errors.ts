@@ -8,6 +8,8 @@ export const ErrorCode = {
   NotFound: 'not_found',
   /** The request contradicts the current state (duplicate key, read-only record). */
   Conflict: 'conflict',
+  /** Understood and valid, but the object's state forbids it (e.g. changing a finished procedure step). */
+  Refused: 'refused',
   Unauthorized: 'unauthorized',
   Forbidden: 'forbidden',
   /** A resource (disk, connections) is exhausted; trying later may succeed. */
@@ -27,12 +29,15 @@ export interface FieldIssue {
 export class GatewayError extends Error {
   readonly code: ErrorCode;
   readonly issues: FieldIssue[];
+  /** A short text without patient data that may go to the peer (e.g. a DICOM error comment). */
+  readonly publicDetail: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { issues?: FieldIssue[]; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { issues?: FieldIssue[]; cause?: unknown; publicDetail?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.issues = options.issues ?? [];
+    this.publicDetail = options.publicDetail;
   }
 }
 

@@ -472,6 +472,7 @@ export function compileQuery(query: DicomJson, options: MatchOptions = {}): Comp
   if (ctx.issues.length > 0) {
     throw new GatewayError(ErrorCode.Invalid, `worklist query cannot be processed: ${ctx.issues.map((i) => i.message).join('; ')}`, {
       issues: ctx.issues,
+      publicDetail: `cannot process key ${ctx.issues.map((i) => i.path).join(' ')}`,
     });
   }
   const tests = matchers.map((m) => m.test);

@@ -16,6 +16,7 @@ const statusOf: Record<ErrorCode, number> = {
   [ErrorCode.Invalid]: 400,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
+  [ErrorCode.Refused]: 409,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.Forbidden]: 403,
   [ErrorCode.Unavailable]: 503,

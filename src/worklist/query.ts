@@ -31,7 +31,7 @@ export interface WorklistAnswer extends AnswerCharset {
 
 export class TooManyMatches extends GatewayError {
   constructor(limit: number) {
-    super(ErrorCode.Unavailable, `more than ${limit} matches; narrow the query`);
+    super(ErrorCode.Unavailable, `more than ${limit} matches; narrow the query`, { publicDetail: `too many matches: the first ${limit} were sent` });
     this.name = 'TooManyMatches';
   }
 }

@@ -115,7 +115,8 @@ describe('DICOM listener with DCMTK peers', () => {
 
   test('C-FIND on a SOP class we do not offer is refused in negotiation, and the listener goes on', async () => {
     const gw = await startGateway();
-    const result = await runTool('findscu', ['-W', '-k', 'AccessionNumber=', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom)]);
+    // Patient Root Query/Retrieve: not a service of ours.
+    const result = await runTool('findscu', ['-P', '-k', 'QueryRetrieveLevel=PATIENT', '-k', 'PatientID=', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom)]);
     assert.notEqual(result.code, 0);
     assert.match(result.output, /No Acceptable Presentation Contexts|No presentation context/i);
     assert.equal((await echo(gw, '-aec', 'DICOM_GATEWAY')).code, 0);
