@@ -3,9 +3,10 @@
 // the peak resident memory of the gateway process. A workload is one module exporting a `Workload`
 // plus one line in the list below.
 import { echoWorkload } from './echo.ts';
+import { worklistWorkload } from './worklist.ts';
 import { median, startGatewayProcess, type Measurement, type Workload } from './support.ts';
 
-const workloads: readonly Workload[] = [echoWorkload];
+const workloads: readonly Workload[] = [echoWorkload, worklistWorkload];
 
 const MiB = 1024 * 1024;
 
