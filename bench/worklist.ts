@@ -107,9 +107,11 @@ async function startWlmscpfs(dir: string): Promise<{ port: number; stop(): Promi
 }
 
 /** The query: one modality, one station, one month; common return keys. */
-function findArgs(aeTitle: string, port: number, repeat?: number): string[] {
+function findArgs(aeTitle: string, port: number, repeat?: number, quiet = true): string[] {
   return [
     '-W',
+    // findscu prints every answer by default: the client's printing would be timed along with the server.
+    ...(quiet ? ['-q'] : []),
     ...(repeat === undefined ? [] : ['--repeat', String(repeat)]),
     '-aec',
     aeTitle,
@@ -134,7 +136,7 @@ function findArgs(aeTitle: string, port: number, repeat?: number): string[] {
 /** Counts the answers of one run, to make sure both sides answer the same query alike. */
 function countAnswers(aeTitle: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn('findscu', ['-v', ...findArgs(aeTitle, port)], { env: dcmtkEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('findscu', ['-v', ...findArgs(aeTitle, port, undefined, false)], { env: dcmtkEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));

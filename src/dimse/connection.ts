@@ -548,7 +548,12 @@ export class DicomConnection {
       else if (dataset !== undefined) response.setDataset(new dimse.Dataset(dataset, ts));
       if (failure?.errorComment !== undefined) response.setErrorComment(failure.errorComment);
       if (failure !== undefined && failure.offendingElements.length > 0) response.getCommandDataset().setElement('OffendingElement', failure.offendingElements as unknown as string);
-      if (status === DimseStatus.Pending) this.#scp.sendResponse(request, response);
+      if (status === DimseStatus.Pending) {
+        // The library writes the command and the dataset PDUs apart: one TCP segment for both.
+        this.#socket.cork();
+        this.#scp.sendResponse(request, response);
+        this.#socket.uncork();
+      }
       else callback([response]);
     };
     const work = async (): Promise<void> => {
