@@ -1,4 +1,6 @@
 import { devices } from './0001-devices.ts';
+import { associations } from './0002-associations.ts';
+import { jobs } from './0003-jobs.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -7,4 +9,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [devices];
+export const migrations: readonly Migration[] = [devices, associations, jobs];

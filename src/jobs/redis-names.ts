@@ -1,0 +1,27 @@
+/** Names shared by the gateway and `dicom-gateway worker`: one BullMQ queue per job type, one for results. */
+export const resultsQueueName = 'results';
+
+export function typeQueueName(type: string): string {
+  return `jobs.${type}`;
+}
+
+/** BullMQ job id of one run of a ledger job: stable, so that a repeated dispatch is not a second job. */
+export function bullJobId(id: number, run: number): string {
+  return `${id}-${run}`;
+}
+
+/** What a BullMQ job of ours carries: ids only, never the data itself. */
+export interface WireJob {
+  id: number;
+  run: number;
+  attempt: number;
+  payload: unknown;
+  correlationId: string;
+}
+
+/** What workers send back to the main process through the results queue. */
+export type WireResult =
+  | { kind: 'started'; id: number; run: number; at: number }
+  | { kind: 'progress'; id: number; run: number; percent: number }
+  | { kind: 'completed'; id: number; run: number; result: unknown }
+  | { kind: 'failed'; id: number; run: number; errorKind: 'transient' | 'permanent'; reason: string };

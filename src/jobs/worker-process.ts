@@ -1,0 +1,112 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import type { AnyJobDefinition } from './port.ts';
+import { resultsQueueName, typeQueueName, type WireJob, type WireResult } from './redis-names.ts';
+import { runAttempt } from './runner.ts';
+
+export interface WorkerHostOptions {
+  redisUrl: string;
+  /** BullMQ key prefix, shared with the gateway. */
+  prefix: string;
+  definitions: readonly AnyJobDefinition[];
+  /** Parallel jobs per type (config `queue.concurrency`). */
+  concurrency?: Record<string, number>;
+  /** Run only these types (default: all defined). */
+  types?: readonly string[];
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * BullMQ workers for our job types: in `dicom-gateway worker` processes, or inside the gateway. They
+ * never open the SQLite database: a job carries ids and paths, and the outcome goes back through the
+ * results queue to the main process, which records it (and decides about retries).
+ */
+export class BullmqWorkerHost {
+  readonly #options: WorkerHostOptions;
+  readonly #workers: Worker[] = [];
+  readonly #aborts = new Set<AbortController>();
+  #results: Queue | undefined;
+
+  constructor(options: WorkerHostOptions) {
+    this.#options = options;
+  }
+
+  get types(): string[] {
+    const defined = this.#options.definitions.map((d) => d.type);
+    return this.#options.types === undefined ? defined : defined.filter((t) => this.#options.types?.includes(t));
+  }
+
+  async start(): Promise<void> {
+    const { redisUrl, prefix, log } = this.#options;
+    // Results wait in the offline queue while Redis is away; the job is not done until they are sent.
+    this.#results = new Queue(resultsQueueName, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+    this.#results.on('error', (err) => log.warn({ err: err.message }, 'results queue: Redis error'));
+    for (const definition of this.#options.definitions) {
+      if (!this.types.includes(definition.type)) continue;
+      const worker = new Worker(typeQueueName(definition.type), (job, _token, signal) => this.#process(definition, job, signal), {
+        connection: { url: redisUrl, maxRetriesPerRequest: null },
+        prefix,
+        concurrency: this.#options.concurrency?.[definition.type] ?? definition.concurrency ?? 1,
+        // A worker killed mid-job leaves a stalled job that another worker picks up again.
+        maxStalledCount: 10,
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+      worker.on('error', (err) => log.warn({ err: err.message, jobType: definition.type }, 'worker: Redis error'));
+      this.#workers.push(worker);
+    }
+    log.info({ types: this.types }, 'BullMQ workers started');
+  }
+
+  async #process(definition: AnyJobDefinition, job: Job, bullSignal: AbortSignal | undefined): Promise<void> {
+    const wire = job.data as WireJob;
+    const results = this.#results;
+    if (results === undefined) throw new Error('worker host not started');
+    const send = (message: WireResult, jobId?: string) => results.add(message.kind, message, jobId === undefined ? {} : { jobId });
+    await send({ kind: 'started', id: wire.id, run: wire.run, at: this.#options.clock.now().getTime() }, `${wire.id}-${wire.run}-started`);
+    const abort = new AbortController();
+    this.#aborts.add(abort);
+    try {
+      const outcome = await runAttempt(
+        definition,
+        { id: wire.id, type: definition.type, run: wire.run, attempt: wire.attempt, payload: wire.payload, correlationId: wire.correlationId },
+        {
+          log: this.#options.log,
+          signal: bullSignal === undefined ? abort.signal : AbortSignal.any([abort.signal, bullSignal]),
+          progress: async (percent) => {
+            await send({ kind: 'progress', id: wire.id, run: wire.run, percent });
+          },
+        },
+      );
+      const done = `${wire.id}-${wire.run}-done`;
+      if (outcome.kind === 'completed') await send({ kind: 'completed', id: wire.id, run: wire.run, result: outcome.result }, done);
+      else await send({ kind: 'failed', id: wire.id, run: wire.run, errorKind: outcome.errorKind, reason: outcome.reason }, done);
+    } finally {
+      this.#aborts.delete(abort);
+    }
+  }
+
+  /** Lets running jobs finish until `deadline`; past it they are cut off and BullMQ hands them out again. */
+  async stop(deadline: number): Promise<void> {
+    const closing = Promise.all(this.#workers.map((w) => w.close()));
+    let timedOut = false;
+    await new Promise<void>((resolve) => {
+      const cancel = this.#options.clock.setTimer(Math.max(0, deadline - Date.now()), () => {
+        timedOut = true;
+        resolve();
+      });
+      void closing.then(() => {
+        cancel();
+        resolve();
+      });
+    });
+    if (timedOut) {
+      this.#options.log.warn({ running: this.#aborts.size }, 'jobs still running at the shutdown deadline: they return to the queue');
+      for (const abort of this.#aborts) abort.abort(new Error('shutdown deadline passed'));
+      await Promise.all(this.#workers.map((w) => w.close(true)));
+    }
+    await this.#results?.close();
+  }
+}
