@@ -3,7 +3,7 @@ import type { ComponentHealth } from '../health.ts';
 import { LedgerQueue, type QueueDeps } from './base-queue.ts';
 import type { ClaimedJob } from './ledger.ts';
 import { OutboxDispatcher } from './outbox.ts';
-import { bullJobId, resultsQueueName, typeQueueName, type WireJob, type WireResult } from './redis-names.ts';
+import { bullJobId, resultsQueueName, typeQueueName, within, type WireJob, type WireResult } from './redis-names.ts';
 import { BullmqWorkerHost } from './worker-process.ts';
 
 export interface BullmqQueueDeps extends QueueDeps {
@@ -88,6 +88,9 @@ export class BullmqJobQueue extends LedgerQueue {
         case 'completed':
           ledger.complete(tx, message.id, message.run, message.result);
           break;
+        case 'interrupted':
+          ledger.requeue(tx, message.id, message.run);
+          break;
         case 'failed': {
           const outcome = ledger.fail(tx, message.id, message.run, message.errorKind, message.reason, { nextRunOnRetry: true });
           if (outcome?.state === 'failed') this.log.error({ jobId: message.id, reason: message.reason }, 'job failed');
@@ -95,7 +98,7 @@ export class BullmqJobQueue extends LedgerQueue {
         }
       }
     });
-    if (message.kind === 'completed' || message.kind === 'failed') this.wake();
+    if (message.kind !== 'started' && message.kind !== 'progress') this.wake();
   }
 
   async start(): Promise<void> {
@@ -146,8 +149,9 @@ export class BullmqJobQueue extends LedgerQueue {
     await this.#dispatcher.stop();
     // Workers first (running jobs finish or go back to BullMQ), then the results they sent are recorded.
     await this.#host?.stop(deadline);
-    await this.#resultsWorker?.close();
-    await Promise.all([...this.#producers.values()].map((q) => q.close()));
+    const results = this.#resultsWorker;
+    if (results !== undefined && !(await within(results.close(), 5000))) await within(results.close(true), 1000);
+    for (const q of this.#producers.values()) if (!(await within(q.close(), 2000))) await q.disconnect().catch(() => undefined);
     this.started = false;
   }
 

@@ -226,10 +226,13 @@ export class JobLedger {
     return Number(failed) + Number(requeued);
   }
 
-  /** Graceful stop past the deadline: the run did not fail, so its attempt does not count. */
+  /**
+   * Graceful stop past the deadline: the run did not fail, so its attempt does not count. A new run
+   * number, so that a late answer of the cut-off run is ignored.
+   */
   requeue(tx: DatabaseSync, id: number, run: number): void {
     tx.prepare(
-      "UPDATE jobs SET state = 'queued', attempts = MAX(0, attempts - 1), run = run + 1, run_at = ?, last_error = 'interrupted by shutdown', error_kind = 'interrupted' WHERE id = ? AND run = ? AND state = 'running'",
+      "UPDATE jobs SET state = 'queued', attempts = MAX(0, attempts - 1), run = run + 1, run_at = ?, dispatched_at = NULL, last_error = 'interrupted by shutdown', error_kind = 'interrupted' WHERE id = ? AND run = ? AND state IN ('running', 'queued')",
     ).run(this.#now(), id, run);
   }
 

@@ -24,4 +24,19 @@ export type WireResult =
   | { kind: 'started'; id: number; run: number; at: number }
   | { kind: 'progress'; id: number; run: number; percent: number }
   | { kind: 'completed'; id: number; run: number; result: unknown }
-  | { kind: 'failed'; id: number; run: number; errorKind: 'transient' | 'permanent'; reason: string };
+  | { kind: 'failed'; id: number; run: number; errorKind: 'transient' | 'permanent'; reason: string }
+  /** The worker stopped before the job finished: it goes back to the queue, its attempt not counted. */
+  | { kind: 'interrupted'; id: number; run: number };
+
+/** Waits for `promise` at most `ms` of real time (closing connections must not hang a shutdown when Redis is away). */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { AnyJobDefinition } from './port.ts';
-import { resultsQueueName, typeQueueName, type WireJob, type WireResult } from './redis-names.ts';
+import { resultsQueueName, typeQueueName, within, type WireJob, type WireResult } from './redis-names.ts';
 import { runAttempt } from './runner.ts';
 
 export interface WorkerHostOptions {
@@ -68,8 +68,9 @@ export class BullmqWorkerHost {
     await send({ kind: 'started', id: wire.id, run: wire.run, at: this.#options.clock.now().getTime() }, `${wire.id}-${wire.run}-started`);
     const abort = new AbortController();
     this.#aborts.add(abort);
+    const interrupted = new Promise<'interrupted'>((resolve) => abort.signal.addEventListener('abort', () => resolve('interrupted'), { once: true }));
     try {
-      const outcome = await runAttempt(
+      const attempt = runAttempt(
         definition,
         { id: wire.id, type: definition.type, run: wire.run, attempt: wire.attempt, payload: wire.payload, correlationId: wire.correlationId },
         {
@@ -80,7 +81,14 @@ export class BullmqWorkerHost {
           },
         },
       );
+      const outcome = await Promise.race([attempt, interrupted]);
       const done = `${wire.id}-${wire.run}-done`;
+      if (outcome === 'interrupted') {
+        // Past the shutdown deadline: the main process queues it again (a new run); this BullMQ job
+        // ends as failed so that it is not also handed out again as stalled.
+        await send({ kind: 'interrupted', id: wire.id, run: wire.run }, done);
+        throw new Error('interrupted by shutdown');
+      }
       if (outcome.kind === 'completed') await send({ kind: 'completed', id: wire.id, run: wire.run, result: outcome.result }, done);
       else await send({ kind: 'failed', id: wire.id, run: wire.run, errorKind: outcome.errorKind, reason: outcome.reason }, done);
     } finally {
@@ -88,7 +96,10 @@ export class BullmqWorkerHost {
     }
   }
 
-  /** Lets running jobs finish until `deadline`; past it they are cut off and BullMQ hands them out again. */
+  /**
+   * Lets running jobs finish until `deadline` (kept by the clock); past it they are cut off and go back
+   * to the queue through the main process. Never hangs on an absent Redis.
+   */
   async stop(deadline: number): Promise<void> {
     const closing = Promise.all(this.#workers.map((w) => w.close()));
     let timedOut = false;
@@ -105,8 +116,8 @@ export class BullmqWorkerHost {
     if (timedOut) {
       this.#options.log.warn({ running: this.#aborts.size }, 'jobs still running at the shutdown deadline: they return to the queue');
       for (const abort of this.#aborts) abort.abort(new Error('shutdown deadline passed'));
-      await Promise.all(this.#workers.map((w) => w.close(true)));
+      if (!(await within(closing, 5000))) await within(Promise.all(this.#workers.map((w) => w.close(true))), 2000);
     }
-    await this.#results?.close();
+    if (!(await within(this.#results?.close() ?? Promise.resolve(), 5000))) await this.#results?.disconnect().catch(() => undefined);
   }
 }
