@@ -5,7 +5,9 @@ import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
 import { Database, DeviceRepository } from './db/index.ts';
 import { DeviceRegistry } from './devices/index.ts';
 import { HealthRegistry } from './health.ts';
-import { createHttpApp, HttpServer } from './http/index.ts';
+import { createHttpApp, HttpServer, jobsRouter } from './http/index.ts';
+import { jobCatalog, type JobCatalog } from './job-catalog.ts';
+import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
 
@@ -15,6 +17,8 @@ export interface GatewayOptions {
   /** The console copy of the log; tests pass a stream. */
   stdout?: DestinationStream;
   pretty?: boolean;
+  /** Further job types and schedules (tests), added to the gateway's own catalog. */
+  jobs?: Partial<JobCatalog>;
 }
 
 export interface ListeningPorts {
@@ -38,6 +42,7 @@ export class Gateway {
   #root: RootLogger | undefined;
   #db: Database | undefined;
   #devices: DeviceRegistry | undefined;
+  #jobs: JobQueue | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
   readonly #options: GatewayOptions;
@@ -64,6 +69,11 @@ export class Gateway {
     return this.#devices;
   }
 
+  get jobs(): JobQueue {
+    if (this.#jobs === undefined) throw new Error('gateway not started');
+    return this.#jobs;
+  }
+
   async start(): Promise<ListeningPorts> {
     const { config } = this;
     prepareDataDir(this.layout);
@@ -82,6 +92,16 @@ export class Gateway {
       this.#stoppables.push({ name: 'database', stop: async () => db.close() });
       this.health.register('database', () => (db.isOpen ? { ok: true } : { ok: false, reason: 'closed' }));
 
+      // The queue's ledger lives in the database; job types register now, workers start further down.
+      const queueDeps = { db, clock: this.clock, log: log.child({ component: 'jobs' }), timezone: config.gateway.timezone, concurrency: config.queue.concurrency };
+      const jobs: JobQueue =
+        config.queue.driver === 'redis' && config.queue.redisUrl !== undefined
+          ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })
+          : new SqliteJobQueue(queueDeps);
+      this.#jobs = jobs;
+      const catalog = jobCatalog({ config, log });
+      for (const definition of [...catalog.definitions, ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
+
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
       devices.syncFromConfig(config.devices);
       this.#devices = devices;
@@ -92,8 +112,21 @@ export class Gateway {
           : { ok: true, details: { strict: false, count }, warning: 'the device registry is open: any calling AE title is accepted; set dicom.strictDevices: true once devices are registered' };
       });
 
+      // Workers start once every type is registered; they stop before the database closes.
+      await jobs.start();
+      this.#stoppables.push({ name: 'jobs', stop: (deadline) => jobs.stop(deadline) });
+      for (const schedule of [...catalog.schedules, ...(this.#options.jobs?.schedules ?? [])]) jobs.schedule(schedule);
+      this.health.register('jobs', () => jobs.health());
+
       const httpServer = new HttpServer(
-        createHttpApp({ log: log.child({ component: 'http' }), health: this.health, devices, apiToken: config.http.apiToken, version }),
+        createHttpApp({
+          log: log.child({ component: 'http' }),
+          health: this.health,
+          devices,
+          apiToken: config.http.apiToken,
+          version,
+          routers: { jobs: jobsRouter(jobs) },
+        }),
       );
       const httpPort = await httpServer.listen(config.http.host, config.http.port);
       this.#stoppables.push({ name: 'http', stop: (deadline) => httpServer.close(Math.max(0, deadline - Date.now())) });

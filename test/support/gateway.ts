@@ -2,6 +2,7 @@ import { after } from 'node:test';
 import { Gateway, type ListeningPorts } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
 import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
+import type { JobCatalog } from '../../src/job-catalog.ts';
 import { LogCapture } from './log-capture.ts';
 import { tempDir } from './temp.ts';
 
@@ -45,10 +46,10 @@ export function testConfig(overrides: ConfigInput = {}): GatewayConfig {
 }
 
 /** Starts a real gateway in this process; stopped when the test file ends if the test did not. */
-export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock } = {}): Promise<RunningGateway> {
+export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock; jobs?: Partial<JobCatalog> } = {}): Promise<RunningGateway> {
   const config = testConfig(overrides);
   const logs = new LogCapture();
-  const gateway = new Gateway({ config, stdout: logs, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+  const gateway = new Gateway({ config, stdout: logs, ...(options.clock === undefined ? {} : { clock: options.clock }), ...(options.jobs === undefined ? {} : { jobs: options.jobs }) });
   const ports = await gateway.start();
   after(() => gateway.stop());
   const baseUrl = `http://127.0.0.1:${ports.http}`;

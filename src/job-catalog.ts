@@ -1,0 +1,18 @@
+import type { GatewayConfig } from './config/index.ts';
+import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
+import type { Logger } from './log.ts';
+
+/** The job types of the gateway and their schedules; capabilities add theirs here. */
+export interface JobCatalog {
+  definitions: AnyJobDefinition[];
+  schedules: ScheduleDefinition[];
+}
+
+/**
+ * Wiring, like `app.ts`: the same catalog serves the gateway and `dicom-gateway worker`, so that both
+ * know every type's payload schema. Import, rendering, worklist cleanup, mail and backups register
+ * their processors here as they arrive (e.g. `records/attach-job.ts`).
+ */
+export function jobCatalog(_deps: { config: GatewayConfig; log: Logger }): JobCatalog {
+  return { definitions: [], schedules: [] };
+}
