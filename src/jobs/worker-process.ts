@@ -16,6 +16,11 @@ export interface WorkerHostOptions {
   types?: readonly string[];
   clock: Clock;
   log: Logger;
+  /**
+   * How long a worker's lock on a job lasts without renewal; a worker that died is noticed after about
+   * this long and its job handed to another (BullMQ default 30 s; tests use less).
+   */
+  lockDurationMs?: number;
 }
 
 /**
@@ -51,6 +56,7 @@ export class BullmqWorkerHost {
         concurrency: this.#options.concurrency?.[definition.type] ?? definition.concurrency ?? 1,
         // A worker killed mid-job leaves a stalled job that another worker picks up again.
         maxStalledCount: 10,
+        ...(this.#options.lockDurationMs === undefined ? {} : { lockDuration: this.#options.lockDurationMs, stalledInterval: Math.max(100, Math.floor(this.#options.lockDurationMs / 2)) }),
         removeOnComplete: { age: 24 * 3600, count: 10_000 },
         removeOnFail: { age: 7 * 24 * 3600 },
       });
