@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { ManualClock } from '../../src/clock.ts';
 import { PermanentJobError, type JobRecord } from '../../src/jobs/index.ts';
 import { startGateway } from '../support/gateway.ts';
-import { freePort } from '../support/redis.ts';
+import { freePort, startRedis } from '../support/redis.ts';
+import { WorkerProcess } from '../../src/worker.ts';
+import { LogCapture } from '../support/log-capture.ts';
 import { waitFor } from '../support/wait.ts';
 
 const payload = z.object({ instanceId: z.number().int() }).strict();
@@ -79,5 +81,33 @@ describe('/api/v1/jobs', () => {
     assert.equal(health.components['jobs']?.ok, true);
     assert.equal(health.components['jobs']?.details['driver'], 'sqlite');
     await gw.stop();
+  });
+
+  test('redis driver: the gateway records what a separate worker process did', async () => {
+    const redis = await startRedis();
+    const recorded: unknown[] = [];
+    const render = {
+      type: 'render',
+      payload,
+      handler: async (ctx: { payload: { instanceId: number }; correlationId: string }) => ({ jpeg: `derived/${ctx.payload.instanceId}.jpg`, pid: process.pid, correlationId: ctx.correlationId }),
+      onCompleted: (_tx: unknown, _job: unknown, result: unknown) => void recorded.push(result),
+    };
+    const queue = { driver: 'redis', redisUrl: redis.url, prefix: 'api-redis', runWorkers: false } as const;
+    const gw = await startGateway({ dicom: { port: await freePort() }, http: { port: await freePort() }, queue }, { jobs: { definitions: [render] } });
+    const worker = new WorkerProcess({ config: gw.config, stdout: new LogCapture(), jobs: { definitions: [render] } });
+    await worker.start();
+    try {
+      const { id } = await gw.gateway.jobs.enqueue({ type: 'render', payload: { instanceId: 7 }, correlationId: 'assoc-7' });
+      await waitFor(() => gw.gateway.jobs.get(id)?.state === 'completed', { what: 'render through the worker' });
+      const res = await gw.api(`/api/v1/jobs/${id}`);
+      const job = (await res.json()) as JobRecord;
+      assert.deepEqual(job.result, { jpeg: 'derived/7.jpg', pid: process.pid, correlationId: 'assoc-7' });
+      assert.equal(recorded.length, 1);
+      const health = (await (await fetch(`${gw.baseUrl}/healthz`)).json()) as { components: Record<string, { details: Record<string, unknown> }> };
+      assert.equal(health.components['jobs']?.details['driver'], 'redis');
+    } finally {
+      await worker.stop();
+      await gw.stop();
+    }
   });
 });
