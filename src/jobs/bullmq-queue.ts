@@ -6,6 +6,10 @@ import { OutboxDispatcher } from './outbox.ts';
 import { bullJobId, resultsQueueName, typeQueueName, within, type WireJob, type WireResult } from './redis-names.ts';
 import { BullmqWorkerHost } from './worker-process.ts';
 
+/** Runs handed to BullMQ this long ago and not finished are checked on, this often (by the clock). */
+const reconcileAfterMs = 60_000;
+const reconcileEveryMs = 60_000;
+
 export interface BullmqQueueDeps extends QueueDeps {
   redisUrl: string;
   /** BullMQ key prefix; workers must use the same. */
@@ -28,6 +32,8 @@ export class BullmqJobQueue extends LedgerQueue {
   #resultsWorker: Worker | undefined;
   #host: BullmqWorkerHost | undefined;
   #redisError: string | undefined;
+  #cancelReconcile: (() => void) | undefined;
+  #closing = false;
 
   constructor(deps: BullmqQueueDeps) {
     super(deps);
@@ -137,6 +143,40 @@ export class BullmqJobQueue extends LedgerQueue {
     ]);
     this.scheduler.start();
     this.#dispatcher.start();
+    this.#armReconcile(0);
+  }
+
+  #armReconcile(ms: number): void {
+    this.#cancelReconcile = this.clock.setTimer(ms, () => {
+      void this.#reconcile().finally(() => {
+        if (!this.#closing) this.#armReconcile(reconcileEveryMs);
+      });
+    });
+  }
+
+  /**
+   * Checks on runs handed to BullMQ a while ago and not finished: one that BullMQ no longer has (Redis
+   * lost its data) is sent again; one that BullMQ failed without a result reaching us (its worker
+   * crashed over and over, or could not report) counts as a transient failure.
+   */
+  async #reconcile(): Promise<void> {
+    try {
+      for (const job of this.ledger.inFlight(reconcileAfterMs, 200)) {
+        if (this.#closing) return;
+        const bull = await this.#producer(job.type).getJob(bullJobId(job.id, job.run));
+        if (bull === undefined || bull === null) {
+          this.log.warn({ jobId: job.id, run: job.run }, 'BullMQ no longer has a job it was given: sending it again');
+          await this.ledger.db.write((tx) => this.ledger.undispatch(tx, job.id, job.run));
+          this.wake();
+        } else if ((await bull.getState()) === 'failed') {
+          const reason = `worker: ${bull.failedReason ?? 'failed without a result'}`;
+          await this.ledger.db.write((tx) => this.ledger.fail(tx, job.id, job.run, 'transient', reason, { nextRunOnRetry: true }));
+          this.wake();
+        }
+      }
+    } catch (err) {
+      this.#redisError = (err as Error).message;
+    }
   }
 
   protected wake(): void {
@@ -144,7 +184,9 @@ export class BullmqJobQueue extends LedgerQueue {
   }
 
   async stop(deadline: number): Promise<void> {
-    if (!this.started) return;
+    if (!this.started || this.#closing) return;
+    this.#closing = true;
+    this.#cancelReconcile?.();
     this.scheduler.stop();
     await this.#dispatcher.stop();
     // Workers first (running jobs finish or go back to BullMQ), then the results they sent are recorded.

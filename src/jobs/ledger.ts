@@ -170,6 +170,19 @@ export class JobLedger {
     for (const job of jobs) update.run(now, job.attempt, job.id, job.run);
   }
 
+  /** Redis driver: runs handed to BullMQ at least `olderThanMs` ago and not finished, to check on. */
+  inFlight(olderThanMs: number, limit: number): ClaimedJob[] {
+    return this.db.sqlite
+      .prepare("SELECT * FROM jobs WHERE dispatched_at IS NOT NULL AND dispatched_at <= ? AND state IN ('queued', 'running') ORDER BY dispatched_at LIMIT ?")
+      .all(this.#now() - olderThanMs, limit)
+      .map(toClaimed);
+  }
+
+  /** Redis driver: BullMQ no longer knows the run (Redis lost its data): send it again. */
+  undispatch(tx: DatabaseSync, id: number, run: number): void {
+    tx.prepare("UPDATE jobs SET state = 'queued', dispatched_at = NULL, attempts = MAX(0, attempts - 1) WHERE id = ? AND run = ? AND dispatched_at IS NOT NULL AND state IN ('queued', 'running')").run(id, run);
+  }
+
   /** Redis driver: a worker has started the run. */
   markStarted(tx: DatabaseSync, id: number, run: number, startedAt: number): void {
     tx.prepare("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND run = ? AND state = 'queued' AND dispatched_at IS NOT NULL").run(startedAt, id, run);

@@ -47,7 +47,7 @@ export class BullmqWorkerHost {
     const { redisUrl, prefix, log } = this.#options;
     // Results wait in the offline queue while Redis is away; the job is not done until they are sent.
     this.#results = new Queue(resultsQueueName, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
-    this.#results.on('error', (err) => log.warn({ err: err.message }, 'results queue: Redis error'));
+    this.#results.on('error', (err) => this.#redisError(err, 'results'));
     for (const definition of this.#options.definitions) {
       if (!this.types.includes(definition.type)) continue;
       const worker = new Worker(typeQueueName(definition.type), (job, _token, signal) => this.#process(definition, job, signal), {
@@ -60,17 +60,26 @@ export class BullmqWorkerHost {
         removeOnComplete: { age: 24 * 3600, count: 10_000 },
         removeOnFail: { age: 7 * 24 * 3600 },
       });
-      worker.on('error', (err) => log.warn({ err: err.message, jobType: definition.type }, 'worker: Redis error'));
+      worker.on('error', (err) => this.#redisError(err, definition.type));
       this.#workers.push(worker);
     }
     log.info({ types: this.types }, 'BullMQ workers started');
+  }
+
+  #errors = 0;
+
+  /** Redis errors repeat every second while it is away: log the first and then every 60th. */
+  #redisError(err: Error, where: string): void {
+    if (this.#errors++ % 60 === 0) this.#options.log.warn({ err: err.message, where, count: this.#errors }, 'Redis error (workers wait and reconnect)');
   }
 
   async #process(definition: AnyJobDefinition, job: Job, bullSignal: AbortSignal | undefined): Promise<void> {
     const wire = job.data as WireJob;
     const results = this.#results;
     if (results === undefined) throw new Error('worker host not started');
-    const send = (message: WireResult, jobId?: string) => results.add(message.kind, message, jobId === undefined ? {} : { jobId });
+    // A result the main process could not record (database busy) is tried again, not dropped.
+    const send = (message: WireResult, jobId?: string) =>
+      results.add(message.kind, message, { attempts: 20, backoff: { type: 'exponential', delay: 500 }, ...(jobId === undefined ? {} : { jobId }) });
     await send({ kind: 'started', id: wire.id, run: wire.run, at: this.#options.clock.now().getTime() }, `${wire.id}-${wire.run}-started`);
     const abort = new AbortController();
     this.#aborts.add(abort);

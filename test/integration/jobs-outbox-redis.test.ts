@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { z } from 'zod';
 import { ManualClock } from '../../src/clock.ts';
 import { Database } from '../../src/db/index.ts';
-import { BullmqJobQueue } from '../../src/jobs/index.ts';
+import { Redis } from 'ioredis';
+import { BullmqJobQueue, BullmqWorkerHost } from '../../src/jobs/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp.ts';
@@ -14,29 +15,30 @@ import { gate, waitFor } from '../support/wait.ts';
 
 const payload = z.object({ instanceId: z.number().int() }).strict();
 
-async function setup(prefix: string) {
+async function setup(prefix: string, runWorkers = true) {
   const redis = await startRedis();
   const db = Database.open({ file: path.join(tempDir(), 'gateway.db') });
   db.sqlite.exec('CREATE TABLE instances (id INTEGER PRIMARY KEY) STRICT');
   const clock = new ManualClock('2026-01-05T08:00:00Z');
   const runs = new Map<number, number>();
-  const queue = new BullmqJobQueue({ db, clock, log: silentLogger(), timezone: 'Europe/Berlin', redisUrl: redis.url, prefix, concurrency: { import: 4 } });
+  const queue = new BullmqJobQueue({ db, clock, log: silentLogger(), timezone: 'Europe/Berlin', redisUrl: redis.url, prefix, concurrency: { import: 4 }, runWorkers });
   let hold: Promise<void> = Promise.resolve();
-  queue.register({
+  const definition = {
     type: 'import',
     payload,
-    handler: async (ctx) => {
+    handler: async (ctx: { payload: { instanceId: number } }) => {
       runs.set(ctx.payload.instanceId, (runs.get(ctx.payload.instanceId) ?? 0) + 1);
       await hold;
     },
-  });
+  };
+  queue.register(definition);
   /** A store: the index row and its follow-up job in one group commit. */
   const store = (instanceId: number) =>
     db.write((tx) => {
       tx.prepare('INSERT INTO instances VALUES (?)').run(instanceId);
       return queue.enqueueInTransaction(tx, { type: 'import', payload: { instanceId }, key: `instance:${instanceId}` });
     });
-  return { redis, db, clock, queue, runs, store, setHold: (p: Promise<void>) => (hold = p) };
+  return { redis, db, clock, queue, runs, store, definition, setHold: (p: Promise<void>) => (hold = p) };
 }
 
 describe('outbox with the Redis driver', () => {
@@ -92,6 +94,32 @@ describe('outbox with the Redis driver', () => {
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(runs.get(1), 1);
     } finally {
+      await queue.stop(Date.now() + 5000);
+      db.close();
+    }
+  });
+
+  test('Redis lost its data: the gateway notices and sends the job again', async () => {
+    const { redis, db, clock, queue, runs, store, definition } = await setup('outbox-c', false);
+    await queue.start();
+    let worker: BullmqWorkerHost | undefined;
+    try {
+      const a = await store(1);
+      await waitFor(() => queue.get(a.id)?.dispatched, { what: 'sent to BullMQ' });
+      const client = new Redis(redis.url);
+      await client.flushall();
+      await client.quit();
+      worker = new BullmqWorkerHost({ redisUrl: redis.url, prefix: 'outbox-c', definitions: [definition], clock, log: silentLogger() });
+      await worker.start();
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(runs.get(1), undefined, 'the job is gone from Redis');
+      // The check runs by the clock, on runs sent more than a minute ago.
+      clock.advance(60_000);
+      await waitFor(() => queue.get(a.id)?.state === 'completed', { what: 'done after resend', onPoll: () => clock.advance(1000) });
+      assert.equal(runs.get(1), 1);
+      assert.equal(queue.get(a.id)?.attempts, 1);
+    } finally {
+      await worker?.stop(Date.now() + 2000);
       await queue.stop(Date.now() + 5000);
       db.close();
     }
