@@ -93,7 +93,15 @@ export class Gateway {
       this.health.register('database', () => (db.isOpen ? { ok: true } : { ok: false, reason: 'closed' }));
 
       // The queue's ledger lives in the database; job types register now, workers start further down.
-      const queueDeps = { db, clock: this.clock, log: log.child({ component: 'jobs' }), timezone: config.gateway.timezone, concurrency: config.queue.concurrency };
+      const queueDeps = {
+        db,
+        clock: this.clock,
+        log: log.child({ component: 'jobs' }),
+        timezone: config.gateway.timezone,
+        concurrency: config.queue.concurrency,
+        keepCompletedDays: config.queue.keepCompletedDays,
+        keepFailedDays: config.queue.keepFailedDays,
+      };
       const jobs: JobQueue =
         config.queue.driver === 'redis' && config.queue.redisUrl !== undefined
           ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })

@@ -103,6 +103,9 @@ export const configSchema = z
          * processes do all the work. (The embedded driver always runs its workers in the gateway.)
          */
         runWorkers: z.boolean().default(true),
+        /** Finished jobs stay listed in `/api/v1/jobs` this long. */
+        keepCompletedDays: z.number().int().min(1).max(3650).default(7),
+        keepFailedDays: z.number().int().min(1).max(3650).default(30),
       })
       .strict()
       .prefault({})

@@ -26,7 +26,13 @@ export interface QueueDeps {
   timezone: string;
   /** Parallel jobs per type (config `queue.concurrency`). */
   concurrency?: Record<string, number>;
+  /** How long finished jobs stay listed (config `queue.keepCompletedDays`, `queue.keepFailedDays`). */
+  keepCompletedDays?: number;
+  keepFailedDays?: number;
 }
+
+const day = 24 * 3600 * 1000;
+const pruneEveryMs = 3600 * 1000;
 
 /** What both adapters share: the SQLite ledger (queue or outbox), the registry and the schedules. */
 export abstract class LedgerQueue implements JobQueue {
@@ -38,11 +44,14 @@ export abstract class LedgerQueue implements JobQueue {
   protected readonly concurrency: Record<string, number>;
   protected readonly scheduler: Scheduler;
   protected started = false;
+  readonly #keep: { completedMs: number; failedMs: number };
+  #cancelPrune: (() => void) | undefined;
 
   constructor(deps: QueueDeps) {
     this.clock = deps.clock;
     this.log = deps.log;
     this.concurrency = deps.concurrency ?? {};
+    this.#keep = { completedMs: (deps.keepCompletedDays ?? 7) * day, failedMs: (deps.keepFailedDays ?? 30) * day };
     this.ledger = new JobLedger({ db: deps.db, clock: deps.clock, registry: this.registry });
     this.scheduler = new Scheduler({
       ledger: this.ledger,
@@ -59,6 +68,33 @@ export abstract class LedgerQueue implements JobQueue {
   abstract start(): Promise<void>;
   abstract stop(deadline: number): Promise<void>;
   abstract health(): ComponentHealth;
+
+  /** Health shared by both adapters: counts, and a warning while failed jobs wait for someone to look. */
+  protected describeHealth(): ComponentHealth {
+    const counts = this.ledger.counts();
+    const health: ComponentHealth = { ok: true, details: { driver: this.driver, ...counts } };
+    if (counts.failed > 0) health.warning = `${counts.failed} failed job${counts.failed === 1 ? '' : 's'} (GET /api/v1/jobs?state=failed)`;
+    return health;
+  }
+
+  /** Hourly, by the clock: forget old finished jobs. Adapters call this from start() and stop(). */
+  protected startPruning(): void {
+    const prune = () => {
+      try {
+        const removed = this.ledger.prune(this.#keep.completedMs, this.#keep.failedMs);
+        if (removed > 0) this.log.info({ removed }, 'old finished jobs removed');
+      } catch (err) {
+        this.log.warn({ err }, 'removing old jobs failed');
+      }
+      this.#cancelPrune = this.clock.setTimer(pruneEveryMs, prune);
+    };
+    prune();
+  }
+
+  protected stopPruning(): void {
+    this.#cancelPrune?.();
+    this.#cancelPrune = undefined;
+  }
 
   register(definition: AnyJobDefinition): void {
     if (this.started) throw new Error('register job types before the queue starts');

@@ -143,6 +143,7 @@ export class BullmqJobQueue extends LedgerQueue {
     ]);
     this.scheduler.start();
     this.#dispatcher.start();
+    this.startPruning();
     this.#armReconcile(0);
   }
 
@@ -187,6 +188,7 @@ export class BullmqJobQueue extends LedgerQueue {
     if (!this.started || this.#closing) return;
     this.#closing = true;
     this.#cancelReconcile?.();
+    this.stopPruning();
     this.scheduler.stop();
     await this.#dispatcher.stop();
     // Workers first (running jobs finish or go back to BullMQ), then the results they sent are recorded.
@@ -198,10 +200,12 @@ export class BullmqJobQueue extends LedgerQueue {
   }
 
   health(): ComponentHealth {
-    const counts = this.ledger.counts();
     const { failures, lastError } = this.#dispatcher.status;
-    const health: ComponentHealth = { ok: true, details: { driver: this.driver, ...counts } };
-    if (failures > 0) health.warning = `Redis unreachable (${lastError ?? this.#redisError ?? 'unknown error'}): jobs wait in the outbox`;
+    const health = this.describeHealth();
+    if (failures > 0) {
+      const redis = `Redis unreachable (${lastError ?? this.#redisError ?? 'unknown error'}): jobs wait in the outbox`;
+      health.warning = health.warning === undefined ? redis : `${redis}; ${health.warning}`;
+    }
     return health;
   }
 }

@@ -9,6 +9,9 @@ import { JobErrorKind, JobState, type EnqueueRequest, type EnqueueResult, type J
 
 type JobRow = Record<string, SQLOutputValue>;
 
+/** Payloads are small records of ids and paths, never data. */
+const maxPayloadChars = 16 * 1024;
+
 const iso = (ms: SQLOutputValue | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
 const parseJson = (text: SQLOutputValue | undefined): unknown => (text === null || text === undefined ? null : JSON.parse(String(text)));
 
@@ -89,6 +92,10 @@ export class JobLedger {
         issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       });
     }
+    const payload = JSON.stringify(parsed.data ?? null);
+    if (payload.length > maxPayloadChars) {
+      throw new GatewayError(ErrorCode.Invalid, `payload of job type "${request.type}" is ${payload.length} characters: a job carries ids and paths, at most ${maxPayloadChars}`);
+    }
     const key = request.key ?? null;
     if (key !== null) {
       const waiting = tx.prepare("SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 1").get(key);
@@ -103,7 +110,7 @@ export class JobLedger {
       .get(
         request.type,
         key,
-        JSON.stringify(parsed.data ?? null),
+        payload,
         request.correlationId ?? randomUUID(),
         definition.maxAttempts ?? 5,
         now + Math.max(0, request.delayMs ?? 0),
@@ -144,16 +151,18 @@ export class JobLedger {
     return chosen;
   }
 
-  /** Embedded driver: takes up to `limit` jobs of `type` and marks them running (a new run). */
-  claim(tx: DatabaseSync, type: string, limit: number): ClaimedJob[] {
+  /** Embedded driver: takes up to `free[type]` jobs of each type and marks them running (a new run). */
+  claim(tx: DatabaseSync, free: ReadonlyMap<string, number>): ClaimedJob[] {
     const now = this.#now();
     const update = tx.prepare(
       "UPDATE jobs SET state = 'running', attempts = attempts + 1, run = run + 1, started_at = ?, progress = 0 WHERE id = ? AND state = 'queued' RETURNING *",
     );
     const claimed: ClaimedJob[] = [];
-    for (const row of this.#ready(tx, [type], limit)) {
-      const updated = update.get(now, row['id'] ?? null);
-      if (updated !== undefined) claimed.push(toClaimed(updated));
+    for (const [type, limit] of free) {
+      for (const row of this.#ready(tx, [type], limit)) {
+        const updated = update.get(now, row['id'] ?? null);
+        if (updated !== undefined) claimed.push(toClaimed(updated));
+      }
     }
     return claimed;
   }
@@ -298,11 +307,17 @@ export class JobLedger {
     return toRecord(updated ?? row);
   }
 
-  counts(): Record<JobState, number> {
-    const counts: Record<JobState, number> = { queued: 0, running: 0, completed: 0, failed: 0 };
-    for (const row of this.db.sqlite.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all()) {
-      counts[String(row['state']) as JobState] = Number(row['n']);
-    }
-    return counts;
+  /** Jobs waiting, running and failed (completed ones are not counted: cheap enough for a health check). */
+  counts(): { queued: number; running: number; failed: number } {
+    const count = this.db.sqlite.prepare('SELECT COUNT(*) AS n FROM jobs WHERE state = ?');
+    const n = (state: JobState) => Number(count.get(state)?.['n'] ?? 0);
+    return { queued: n(JobState.Queued), running: n(JobState.Running), failed: n(JobState.Failed) };
+  }
+
+  /** Forgets completed jobs and failed ones older than the given ages (by finish time). */
+  prune(keepCompletedMs: number, keepFailedMs: number): number {
+    const now = this.#now();
+    const del = this.db.sqlite.prepare('DELETE FROM jobs WHERE state = ? AND finished_at < ?');
+    return Number(del.run(JobState.Completed, now - keepCompletedMs).changes) + Number(del.run(JobState.Failed, now - keepFailedMs).changes);
   }
 }

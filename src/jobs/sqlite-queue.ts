@@ -34,6 +34,7 @@ export class SqliteJobQueue extends LedgerQueue {
     const recovered = this.ledger.db.transaction((tx) => this.ledger.recoverInterrupted(tx));
     if (recovered > 0) this.log.warn({ recovered }, 'jobs interrupted by the last stop are queued again');
     this.scheduler.start();
+    this.startPruning();
     this.wake();
   }
 
@@ -51,13 +52,16 @@ export class SqliteJobQueue extends LedgerQueue {
     try {
       do {
         this.#again = false;
+        if (this.#stopping) return;
+        const free = new Map<string, number>();
         for (const type of this.registry.types()) {
-          if (this.#stopping) return;
-          const free = this.registry.concurrency(type, this.concurrency) - (this.#activeByType.get(type) ?? 0);
-          if (free <= 0) continue;
-          const claimed = await this.ledger.db.write((tx) => this.ledger.claim(tx, type, free));
-          for (const job of claimed) this.#run(job);
+          const n = this.registry.concurrency(type, this.concurrency) - (this.#activeByType.get(type) ?? 0);
+          if (n > 0) free.set(type, n);
         }
+        if (free.size === 0) break;
+        // One write for every type: claims share the group commit with the results being recorded.
+        const claimed = await this.ledger.db.write((tx) => this.ledger.claim(tx, free));
+        for (const job of claimed) this.#run(job);
       } while (this.#again && !this.#stopping);
     } catch (err) {
       this.log.error({ err }, 'claiming jobs failed; trying again in a second');
@@ -118,6 +122,7 @@ export class SqliteJobQueue extends LedgerQueue {
     if (!this.started || this.#stopping) return;
     this.#stopping = true;
     this.scheduler.stop();
+    this.stopPruning();
     this.#cancelTimer?.();
     // Wait for a claim in flight, then for running jobs, until the deadline.
     while (this.#pumping) await new Promise((r) => setImmediate(r));
@@ -139,7 +144,6 @@ export class SqliteJobQueue extends LedgerQueue {
   }
 
   health(): ComponentHealth {
-    const counts = this.ledger.counts();
-    return { ok: !this.#stopping || !this.started, details: { driver: this.driver, ...counts } };
+    return this.describeHealth();
   }
 }

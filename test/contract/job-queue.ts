@@ -91,6 +91,9 @@ export function jobQueueContract(name: string, factory: QueueFactory): void {
         await h.queue.start();
         await assert.rejects(h.queue.enqueue({ type: 'nope', payload: {} }), (err: unknown) => err instanceof GatewayError && err.code === ErrorCode.Invalid);
         await assert.rejects(h.queue.enqueue({ type: 'echo', payload: { n: 'x' } }), (err: unknown) => err instanceof GatewayError && err.code === ErrorCode.Invalid);
+        const big = await open([{ type: 'blob', payload: z.object({ data: z.string() }), handler: async () => null }]);
+        await assert.rejects(big.queue.enqueue({ type: 'blob', payload: { data: 'x'.repeat(20_000) } }), /at most/);
+        await big.stop();
         assert.equal(h.queue.list().items.length, 0);
       } finally {
         await h.stop();
@@ -433,6 +436,30 @@ export function jobQueueContract(name: string, factory: QueueFactory): void {
         assert.deepEqual(ran.sort(), [0, 1, 2]);
       } finally {
         await h2.stop();
+      }
+    });
+
+    test('finished jobs are forgotten after a week (completed) or a month (failed), by the clock', async () => {
+      const { clock, open } = setup(factory);
+      const h = await open([
+        { type: 'ok', payload: idPayload, handler: async () => null },
+        { type: 'bad', payload: idPayload, handler: async () => { throw new PermanentJobError('no'); } },
+      ]);
+      try {
+        await h.queue.start();
+        const ok = await h.queue.enqueue({ type: 'ok', payload: { n: 1 } });
+        const bad = await h.queue.enqueue({ type: 'bad', payload: { n: 2 } });
+        await waitFor(final(h.queue, ok.id), { what: 'ok' });
+        await waitFor(final(h.queue, bad.id), { what: 'bad' });
+        assert.match(h.queue.health().warning ?? '', /1 failed job/);
+        clock.advance(7 * 24 * 3600 * 1000 + 3600 * 1000);
+        assert.equal(h.queue.get(ok.id), undefined);
+        assert.equal(h.queue.get(bad.id)?.state, 'failed');
+        clock.advance(23 * 24 * 3600 * 1000 + 3600 * 1000);
+        assert.equal(h.queue.get(bad.id), undefined);
+        assert.equal(h.queue.health().warning, undefined);
+      } finally {
+        await h.stop();
       }
     });
 
