@@ -19,6 +19,7 @@ export class SqliteJobQueue extends LedgerQueue {
   readonly #active = new Map<number, ActiveJob>();
   readonly #activeByType = new Map<string, number>();
   #pumping = false;
+  #wakeScheduled = false;
   #again = false;
   #stopping = false;
   #cancelTimer: (() => void) | undefined;
@@ -38,13 +39,16 @@ export class SqliteJobQueue extends LedgerQueue {
     this.wake();
   }
 
+  /** Coalesced: the completions of one group commit wake the workers once, to claim for all of them. */
   protected wake(): void {
-    if (!this.started || this.#stopping) return;
-    if (this.#pumping) {
-      this.#again = true;
-      return;
-    }
-    void this.#pump();
+    if (!this.started || this.#stopping || this.#wakeScheduled) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      if (!this.started || this.#stopping) return;
+      if (this.#pumping) this.#again = true;
+      else void this.#pump();
+    });
   }
 
   async #pump(): Promise<void> {
