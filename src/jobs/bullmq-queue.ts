@@ -3,7 +3,8 @@ import type { ComponentHealth } from '../health.ts';
 import { LedgerQueue, type QueueDeps } from './base-queue.ts';
 import type { ClaimedJob } from './ledger.ts';
 import { OutboxDispatcher } from './outbox.ts';
-import { bullJobId, resultsQueueName, typeQueueName, within, type WireJob, type WireResult } from './redis-names.ts';
+import { dropBlockingConnection, RedisConnections } from './redis-connections.ts';
+import { bullJobId, within, resultsQueueName, typeQueueName, type WireJob, type WireResult } from './redis-names.ts';
 import { BullmqWorkerHost } from './worker-process.ts';
 
 /** Runs handed to BullMQ this long ago and not finished are checked on, this often (by the clock). */
@@ -34,10 +35,14 @@ export class BullmqJobQueue extends LedgerQueue {
   #redisError: string | undefined;
   #cancelReconcile: (() => void) | undefined;
   #closing = false;
+  readonly #connections: RedisConnections;
 
   constructor(deps: BullmqQueueDeps) {
     super(deps);
     this.#deps = deps;
+    this.#connections = new RedisConnections(deps.redisUrl, (err) => {
+      this.#redisError = err.message;
+    });
     this.#dispatcher = new OutboxDispatcher({
       ledger: this.ledger,
       clock: deps.clock,
@@ -52,7 +57,7 @@ export class BullmqJobQueue extends LedgerQueue {
     if (queue === undefined) {
       // No offline queue: while Redis is away, adds fail at once and the dispatcher backs off.
       queue = new Queue(typeQueueName(type), {
-        connection: { url: this.#deps.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+        connection: this.#connections.forProducer(),
         prefix: this.#deps.prefix,
         defaultJobOptions: { removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600 } },
       });
@@ -113,7 +118,7 @@ export class BullmqJobQueue extends LedgerQueue {
     const { redisUrl, prefix, log } = this.#deps;
     for (const type of this.registry.types()) this.#producer(type);
     this.#resultsWorker = new Worker(resultsQueueName, (job) => this.#record(job), {
-      connection: { url: redisUrl, maxRetriesPerRequest: null },
+      connection: this.#connections.forWorker(),
       prefix,
       // Many at once so that their SQLite writes share a group commit; order does not matter (each
       // message names its run, stale ones are ignored).
@@ -194,8 +199,13 @@ export class BullmqJobQueue extends LedgerQueue {
     // Workers first (running jobs finish or go back to BullMQ), then the results they sent are recorded.
     await this.#host?.stop(deadline);
     const results = this.#resultsWorker;
-    if (results !== undefined && !(await within(results.close(), 5000))) await within(results.close(true), 1000);
-    for (const q of this.#producers.values()) if (!(await within(q.close(), 2000))) await q.disconnect().catch(() => undefined);
+    if (results !== undefined) {
+      // While Redis is away a polite close waits for it forever: force it (unrecorded results stay in Redis).
+      const closed = this.#connections.reachable ? await within(results.close(), 2000) : await within(results.close(true), 1000);
+      if (!closed) await dropBlockingConnection(results);
+    }
+    await Promise.all([...this.#producers.values()].map((q) => within(q.close(), 1000)));
+    await this.#connections.closeAll();
     this.started = false;
   }
 

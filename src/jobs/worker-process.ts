@@ -2,6 +2,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import type { AnyJobDefinition } from './port.ts';
+import { dropBlockingConnection, RedisConnections } from './redis-connections.ts';
 import { resultsQueueName, typeQueueName, within, type WireJob, type WireResult } from './redis-names.ts';
 import { runAttempt } from './runner.ts';
 
@@ -33,6 +34,7 @@ export class BullmqWorkerHost {
   readonly #workers: Worker[] = [];
   readonly #aborts = new Set<AbortController>();
   #results: Queue | undefined;
+  #connections: RedisConnections | undefined;
 
   constructor(options: WorkerHostOptions) {
     this.#options = options;
@@ -45,13 +47,15 @@ export class BullmqWorkerHost {
 
   async start(): Promise<void> {
     const { redisUrl, prefix, log } = this.#options;
+    const connections = new RedisConnections(redisUrl, (err) => this.#redisError(err, 'connection'));
+    this.#connections = connections;
     // Results wait in the offline queue while Redis is away; the job is not done until they are sent.
-    this.#results = new Queue(resultsQueueName, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+    this.#results = new Queue(resultsQueueName, { connection: connections.forResults(), prefix });
     this.#results.on('error', (err) => this.#redisError(err, 'results'));
     for (const definition of this.#options.definitions) {
       if (!this.types.includes(definition.type)) continue;
       const worker = new Worker(typeQueueName(definition.type), (job, _token, signal) => this.#process(definition, job, signal), {
-        connection: { url: redisUrl, maxRetriesPerRequest: null },
+        connection: connections.forWorker(),
         prefix,
         concurrency: this.#options.concurrency?.[definition.type] ?? definition.concurrency ?? 1,
         // A worker killed mid-job leaves a stalled job that another worker picks up again.
@@ -116,23 +120,36 @@ export class BullmqWorkerHost {
    * to the queue through the main process. Never hangs on an absent Redis.
    */
   async stop(deadline: number): Promise<void> {
-    const closing = Promise.all(this.#workers.map((w) => w.close()));
-    let timedOut = false;
-    await new Promise<void>((resolve) => {
-      const cancel = this.#options.clock.setTimer(Math.max(0, deadline - Date.now()), () => {
-        timedOut = true;
-        resolve();
-      });
-      void closing.then(() => {
-        cancel();
-        resolve();
-      });
-    });
-    if (timedOut) {
-      this.#options.log.warn({ running: this.#aborts.size }, 'jobs still running at the shutdown deadline: they return to the queue');
-      for (const abort of this.#aborts) abort.abort(new Error('shutdown deadline passed'));
-      if (!(await within(closing, 5000))) await within(Promise.all(this.#workers.map((w) => w.close(true))), 2000);
+    if (this.#connections?.reachable === false) {
+      // Redis is away: nothing can be handed out or reported. Cut off what runs (BullMQ hands it out
+      // again once its lock expires) and close without waiting for Redis.
+      for (const abort of this.#aborts) abort.abort(new Error('stopped while Redis is away'));
+      await within(Promise.all(this.#workers.map((w) => w.close(true))), 1000);
+      await Promise.all(this.#workers.map((w) => dropBlockingConnection(w)));
+      if (this.#results !== undefined) await within(this.#results.close(), 500);
+      await this.#connections.closeAll();
+      return;
     }
-    if (!(await within(this.#results?.close() ?? Promise.resolve(), 5000))) await this.#results?.disconnect().catch(() => undefined);
+    const closing = Promise.all(this.#workers.map((w) => w.close()));
+    let closed: boolean;
+    if (this.#aborts.size === 0) {
+      closed = await within(closing, 2000);
+    } else {
+      closed = await new Promise<boolean>((resolve) => {
+        const cancel = this.#options.clock.setTimer(Math.max(0, deadline - Date.now()), () => resolve(false));
+        void closing.then(() => {
+          cancel();
+          resolve(true);
+        });
+      });
+    }
+    if (!closed) {
+      if (this.#aborts.size > 0) this.#options.log.warn({ running: this.#aborts.size }, 'jobs still running at the shutdown deadline: they return to the queue');
+      for (const abort of this.#aborts) abort.abort(new Error('shutdown deadline passed'));
+      if (!(await within(closing, 2000))) await Promise.all(this.#workers.map((w) => dropBlockingConnection(w)));
+    }
+    await within(this.#results?.close() ?? Promise.resolve(), 1000);
+    await this.#connections?.closeAll();
   }
+
 }

@@ -124,4 +124,21 @@ describe('outbox with the Redis driver', () => {
       db.close();
     }
   });
+
+  test('stopping while Redis is away does not hang, and the jobs wait in the outbox', async () => {
+    const { redis, db, clock, queue, store } = await setup('outbox-d');
+    await queue.start();
+    await redis.stop();
+    const a = await store(1);
+    const t0 = Date.now();
+    const stopping = queue.stop(Date.now() + 3000);
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
+    // The shutdown deadline is kept by the clock.
+    await waitFor(() => stopped, { what: 'stopped', onPoll: () => clock.advance(100), timeoutMs: 30_000 });
+    assert.ok(Date.now() - t0 < 20_000);
+    assert.equal(queue.get(a.id)?.state, 'queued');
+    assert.equal(queue.get(a.id)?.dispatched, false);
+    db.close();
+  });
 });
