@@ -212,8 +212,8 @@ export class BullmqJobQueue extends LedgerQueue {
   health(): ComponentHealth {
     const { failures, lastError } = this.#dispatcher.status;
     const health = this.describeHealth();
-    if (failures > 0) {
-      const redis = `Redis unreachable (${lastError ?? this.#redisError ?? 'unknown error'}): jobs wait in the outbox`;
+    if (failures > 0 || (this.started && !this.#connections.reachable)) {
+      const redis = `Redis unreachable (${lastError ?? this.#redisError ?? 'not connected'}): jobs wait in the outbox`;
       health.warning = health.warning === undefined ? redis : `${redis}; ${health.warning}`;
     }
     return health;

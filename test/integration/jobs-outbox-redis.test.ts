@@ -128,7 +128,9 @@ describe('outbox with the Redis driver', () => {
   test('stopping while Redis is away does not hang, and the jobs wait in the outbox', async () => {
     const { redis, db, clock, queue, store } = await setup('outbox-d');
     await queue.start();
+    assert.equal(queue.health().warning, undefined);
     await redis.stop();
+    await waitFor(() => queue.health().warning?.includes('Redis unreachable'), { what: 'health says Redis is away' });
     const a = await store(1);
     const t0 = Date.now();
     const stopping = queue.stop(Date.now() + 3000);
