@@ -91,7 +91,7 @@ export class BullmqJobQueue extends LedgerQueue {
     await ledger.db.write((tx) => {
       switch (message.kind) {
         case 'started':
-          ledger.markStarted(tx, message.id, message.run, message.at);
+          ledger.markStarted(tx, message.id, message.run, message.attempt, message.at);
           break;
         case 'progress':
           ledger.setProgress(tx, message.id, message.run, message.percent);
@@ -103,7 +103,7 @@ export class BullmqJobQueue extends LedgerQueue {
           ledger.requeue(tx, message.id, message.run);
           break;
         case 'failed': {
-          const outcome = ledger.fail(tx, message.id, message.run, message.errorKind, message.reason, { nextRunOnRetry: true });
+          const outcome = ledger.fail(tx, message.id, message.run, message.errorKind, message.reason, { nextRunOnRetry: true, attempt: message.attempt });
           if (outcome?.state === 'failed') this.log.error({ jobId: message.id, reason: message.reason }, 'job failed');
           break;
         }

@@ -193,8 +193,11 @@ export class JobLedger {
   }
 
   /** Redis driver: a worker has started the run. */
-  markStarted(tx: DatabaseSync, id: number, run: number, startedAt: number): void {
-    tx.prepare("UPDATE jobs SET state = 'running', started_at = ? WHERE id = ? AND run = ? AND state = 'queued' AND dispatched_at IS NOT NULL").run(startedAt, id, run);
+  markStarted(tx: DatabaseSync, id: number, run: number, attempt: number, startedAt: number): void {
+    // The worker may be quicker than the dispatcher's own note that it sent the job.
+    tx.prepare(
+      "UPDATE jobs SET state = 'running', started_at = ?, attempts = MAX(attempts, ?), dispatched_at = COALESCE(dispatched_at, ?) WHERE id = ? AND run = ? AND state = 'queued'",
+    ).run(startedAt, attempt, this.#now(), id, run);
   }
 
   setProgress(tx: DatabaseSync, id: number, run: number, percent: number): void {
@@ -216,11 +219,19 @@ export class JobLedger {
   }
 
   /** Records a failed attempt: retry later (transient, attempts left) or fail for good. */
-  fail(tx: DatabaseSync, id: number, run: number, kind: JobErrorKind, reason: string, options: { nextRunOnRetry: boolean }): FailureOutcome | undefined {
+  fail(
+    tx: DatabaseSync,
+    id: number,
+    run: number,
+    kind: JobErrorKind,
+    reason: string,
+    options: { nextRunOnRetry: boolean; attempt?: number },
+  ): FailureOutcome | undefined {
     const row = tx.prepare("SELECT * FROM jobs WHERE id = ? AND run = ? AND state IN ('queued', 'running')").get(id, run);
     if (row === undefined) return undefined;
     const now = this.#now();
-    const attempts = Number(row['attempts']);
+    const attempts = Math.max(Number(row['attempts']), options.attempt ?? 0);
+    if (attempts !== Number(row['attempts'])) tx.prepare('UPDATE jobs SET attempts = ? WHERE id = ?').run(attempts, id);
     if (kind === JobErrorKind.Permanent || attempts >= Number(row['max_attempts'])) {
       tx.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, last_error = ?, error_kind = ?, dispatched_at = NULL WHERE id = ?").run(now, reason, kind, id);
       return { state: JobState.Failed, retryAt: null };

@@ -21,10 +21,10 @@ export interface WireJob {
 
 /** What workers send back to the main process through the results queue. */
 export type WireResult =
-  | { kind: 'started'; id: number; run: number; at: number }
+  | { kind: 'started'; id: number; run: number; attempt: number; at: number }
   | { kind: 'progress'; id: number; run: number; percent: number }
   | { kind: 'completed'; id: number; run: number; result: unknown }
-  | { kind: 'failed'; id: number; run: number; errorKind: 'transient' | 'permanent'; reason: string }
+  | { kind: 'failed'; id: number; run: number; attempt: number; errorKind: 'transient' | 'permanent'; reason: string }
   /** The worker stopped before the job finished: it goes back to the queue, its attempt not counted. */
   | { kind: 'interrupted'; id: number; run: number };
 

@@ -84,7 +84,7 @@ export class BullmqWorkerHost {
     // A result the main process could not record (database busy) is tried again, not dropped.
     const send = (message: WireResult, jobId?: string) =>
       results.add(message.kind, message, { attempts: 20, backoff: { type: 'exponential', delay: 500 }, ...(jobId === undefined ? {} : { jobId }) });
-    await send({ kind: 'started', id: wire.id, run: wire.run, at: this.#options.clock.now().getTime() }, `${wire.id}-${wire.run}-started`);
+    await send({ kind: 'started', id: wire.id, run: wire.run, attempt: wire.attempt, at: this.#options.clock.now().getTime() }, `${wire.id}-${wire.run}-started`);
     const abort = new AbortController();
     this.#aborts.add(abort);
     const interrupted = new Promise<'interrupted'>((resolve) => abort.signal.addEventListener('abort', () => resolve('interrupted'), { once: true }));
@@ -109,7 +109,7 @@ export class BullmqWorkerHost {
         throw new Error('interrupted by shutdown');
       }
       if (outcome.kind === 'completed') await send({ kind: 'completed', id: wire.id, run: wire.run, result: outcome.result }, done);
-      else await send({ kind: 'failed', id: wire.id, run: wire.run, errorKind: outcome.errorKind, reason: outcome.reason }, done);
+      else await send({ kind: 'failed', id: wire.id, run: wire.run, attempt: wire.attempt, errorKind: outcome.errorKind, reason: outcome.reason }, done);
     } finally {
       this.#aborts.delete(abort);
     }
