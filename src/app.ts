@@ -7,7 +7,9 @@ import { AssociationRepository, Database, DeviceRepository, MppsRepository, Work
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
-import { associationsRouter, createHttpApp, HttpServer } from './http/index.ts';
+import { associationsRouter, createHttpApp, HttpServer, jobsRouter } from './http/index.ts';
+import { jobCatalog, type JobCatalog } from './job-catalog.ts';
+import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
@@ -21,6 +23,8 @@ export interface GatewayOptions {
   pretty?: boolean;
   /** DICOM services beyond the built-in ones; a service given here replaces the built-in one for its SOP classes (tests pass stand-ins). */
   dimseServices?: readonly DimseService[];
+  /** Further job types and schedules (tests), added to the gateway's own catalog. */
+  jobs?: Partial<JobCatalog>;
 }
 
 export interface ListeningPorts {
@@ -52,6 +56,7 @@ export class Gateway {
   #db: Database | undefined;
   #devices: DeviceRegistry | undefined;
   #worklist: WorklistService | undefined;
+  #jobs: JobQueue | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
   readonly #options: GatewayOptions;
@@ -83,6 +88,11 @@ export class Gateway {
     return this.#worklist;
   }
 
+  get jobs(): JobQueue {
+    if (this.#jobs === undefined) throw new Error('gateway not started');
+    return this.#jobs;
+  }
+
   async start(): Promise<ListeningPorts> {
     const { config } = this;
     prepareDataDir(this.layout);
@@ -100,6 +110,24 @@ export class Gateway {
       this.#db = db;
       this.#stoppables.push({ name: 'database', stop: async () => db.close() });
       this.health.register('database', () => (db.isOpen ? { ok: true } : { ok: false, reason: 'closed' }));
+
+      // The queue's ledger lives in the database; job types register now, workers start further down.
+      const queueDeps = {
+        db,
+        clock: this.clock,
+        log: log.child({ component: 'jobs' }),
+        timezone: config.gateway.timezone,
+        concurrency: config.queue.concurrency,
+        keepCompletedDays: config.queue.keepCompletedDays,
+        keepFailedDays: config.queue.keepFailedDays,
+      };
+      const jobs: JobQueue =
+        config.queue.driver === 'redis' && config.queue.redisUrl !== undefined
+          ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })
+          : new SqliteJobQueue(queueDeps);
+      this.#jobs = jobs;
+      const catalog = jobCatalog({ config, log, clock: this.clock });
+      for (const definition of [...catalog.definitions, ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
       devices.syncFromConfig(config.devices);
@@ -145,6 +173,12 @@ export class Gateway {
         });
       }
 
+      // Workers start once every type is registered; they stop before the database closes.
+      await jobs.start();
+      this.#stoppables.push({ name: 'jobs', stop: (deadline) => jobs.stop(deadline) });
+      for (const schedule of [...catalog.schedules, ...(this.#options.jobs?.schedules ?? [])]) jobs.schedule(schedule);
+      this.health.register('jobs', () => jobs.health());
+
       const associations = new AssociationRepository(db);
       const listener = new DicomListener({
         config: { ...config.dicom, aeTitle: config.gateway.aeTitle, aliases: config.gateway.aliases, implementationVersionName: `DCMGW_${version}` },
@@ -177,6 +211,7 @@ export class Gateway {
           apiToken: config.http.apiToken,
           version,
           routers: {
+            jobs: jobsRouter(jobs),
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': worklistFolderRouter(folder),
             associations: associationsRouter({

@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import { Gateway } from './app.ts';
 import { ConfigError, loadConfigFromProcess, maskSecrets, type LoadedConfig } from './config/index.ts';
 import { version } from './version.ts';
+import { WorkerProcess } from './worker.ts';
 
 const usage = `dicom-gateway ${version}: DICOM worklist and import gateway
 
@@ -10,6 +11,8 @@ Usage: dicom-gateway <command> [--config FILE]
 
 Commands:
   start          run the gateway in the foreground until SIGINT or SIGTERM
+  worker         run job workers only (queue.driver: redis), e.g. on another host that sees the
+                 same data volume; --types render,video limits them to these job types
   check-config   validate the configuration and print it with secrets masked
                  (exit 0 if valid, 2 listing every problem)
   version        print the version
@@ -43,6 +46,37 @@ function load(file: string | undefined): LoadedConfig | undefined {
   }
 }
 
+function untilSignal(log: { info(obj: object, msg: string): void }): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, 'shutting down');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A second signal during shutdown forces the exit.
+      const force = (): void => process.exit(ExitCode.Failed);
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function worker(loaded: LoadedConfig, types: string[] | undefined): Promise<number> {
+  const proc = new WorkerProcess({ config: loaded.config, pretty: process.stdout.isTTY, ...(types === undefined ? {} : { types }) });
+  try {
+    await proc.start();
+  } catch (err) {
+    process.stderr.write(`dicom-gateway worker could not start: ${(err as Error).message}\n`);
+    await proc.stop().catch(() => undefined);
+    return ExitCode.Failed;
+  }
+  await untilSignal(proc.log);
+  await proc.stop();
+  return ExitCode.Ok;
+}
+
 async function start(loaded: LoadedConfig): Promise<number> {
   const gateway = new Gateway({ config: loaded.config, pretty: process.stdout.isTTY });
   try {
@@ -73,7 +107,7 @@ async function start(loaded: LoadedConfig): Promise<number> {
 export async function runCli(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, types: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${usage}`);
     return ExitCode.Usage;
@@ -92,6 +126,16 @@ export async function runCli(argv: string[]): Promise<number> {
       if (loaded === undefined) return ExitCode.Usage;
       process.stdout.write(`# ${loaded.file ?? 'built-in defaults'} with environment overrides: valid\n${stringify(maskSecrets(loaded.config))}`);
       return ExitCode.Ok;
+    }
+    case 'worker': {
+      const loaded = load(values.config);
+      if (loaded === undefined) return ExitCode.Usage;
+      if (loaded.config.queue.driver !== 'redis') {
+        process.stderr.write('the worker command needs queue.driver: redis (the embedded queue runs its workers inside the gateway)\n');
+        return ExitCode.Usage;
+      }
+      const types = values.types?.split(',').map((t) => t.trim()).filter((t) => t !== '');
+      return worker(loaded, types);
     }
     case 'start': {
       const loaded = load(values.config);

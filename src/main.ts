@@ -11,3 +11,6 @@ if (major < required) {
 }
 const { runCli } = await import('./cli.ts');
 process.exitCode = await runCli(process.argv.slice(2));
+// Everything has been stopped; a client library that still holds a timer or socket (e.g. a Redis
+// connection retrying while Redis is away) must not keep the process from exiting.
+setTimeout(() => process.exit(), 3000).unref();

@@ -125,6 +125,16 @@ export const configSchema = z
         redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'redisUrl must be a URL such as redis://localhost:6379').optional(),
         /** Parallel jobs per job type, e.g. `{ render: 2 }`. */
         concurrency: z.record(z.string(), z.number().int().min(1).max(64)).default({}),
+        /** Redis driver: BullMQ key prefix, the same for the gateway and its `dicom-gateway worker` processes. */
+        prefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only').default('dicom-gateway'),
+        /**
+         * Redis driver: whether the gateway process runs workers too. Set false when `dicom-gateway worker`
+         * processes do all the work. (The embedded driver always runs its workers in the gateway.)
+         */
+        runWorkers: z.boolean().default(true),
+        /** Finished jobs stay listed in `/api/v1/jobs` this long. */
+        keepCompletedDays: z.number().int().min(1).max(3650).default(7),
+        keepFailedDays: z.number().int().min(1).max(3650).default(30),
       })
       .strict()
       .prefault({})

@@ -2,6 +2,6 @@ export { Database, type OpenOptions, type Row, type SqlValue } from './database.
 export { applyMigrations, MigrationError } from './migrate.ts';
 export { migrations, type Migration } from './migrations/index.ts';
 export { DeviceRepository } from './device-repository.ts';
-export { WorklistRepository, type WorklistSearch, type NewItem, type StepCandidateFilter } from './worklist-repository.ts';
+export { cleanupWorklist, WorklistRepository, type WorklistSearch, type NewItem, type StepCandidateFilter } from './worklist-repository.ts';
 export { MppsRepository, type MppsRecord } from './mpps-repository.ts';
 export { AssociationRepository, type AssociationQuery, type CallingAeActivity, type StoredAssociation } from './association-repository.ts';

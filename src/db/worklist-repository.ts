@@ -108,6 +108,20 @@ function toItem(row: ItemRow, steps: ScheduledStep[]): WorklistItem {
 }
 
 /**
+ * Removes steps dated before `pastBefore` (DA) and finished steps whose status changed before
+ * `finishedBefore` (ISO instant), then items left without steps. Patients stay. Runs in the caller's
+ * transaction (the cleanup job's completion, or the API's manual cleanup).
+ */
+export function cleanupWorklist(tx: DatabaseSync, pastBefore: string, finishedBefore: string): { steps: number; items: number } {
+  const steps = tx
+    .prepare(`DELETE FROM worklist_steps WHERE start_date < ? OR (status IN ('completed', 'discontinued', 'cancelled') AND status_changed_at < ?)`)
+    .run(pastBefore, finishedBefore);
+  const items = tx.prepare('DELETE FROM worklist_items WHERE NOT EXISTS (SELECT 1 FROM worklist_steps s WHERE s.item_id = worklist_items.id)').run();
+  tx.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(finishedBefore);
+  return { steps: Number(steps.changes), items: Number(items.changes) };
+}
+
+/**
  * Patients, worklist items and their steps. Methods taking a `DatabaseSync` run inside the caller's
  * transaction (the service groups an item's rows and its follow-up jobs in one commit).
  */
@@ -246,19 +260,6 @@ export class WorklistRepository {
       out.set(row.item_id, list);
     }
     return out;
-  }
-
-  /**
-   * Removes steps dated before `pastBefore` (DA) and finished steps whose status changed before
-   * `finishedBefore` (ISO instant), then items left without steps. Patients stay.
-   */
-  cleanup(tx: DatabaseSync, pastBefore: string, finishedBefore: string): { steps: number; items: number } {
-    const steps = tx
-      .prepare(`DELETE FROM worklist_steps WHERE start_date < ? OR (status IN ('completed', 'discontinued', 'cancelled') AND status_changed_at < ?)`)
-      .run(pastBefore, finishedBefore);
-    const items = tx.prepare('DELETE FROM worklist_items WHERE NOT EXISTS (SELECT 1 FROM worklist_steps s WHERE s.item_id = worklist_items.id)').run();
-    tx.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(finishedBefore);
-    return { steps: Number(steps.changes), items: Number(items.changes) };
   }
 
   /**

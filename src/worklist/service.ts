@@ -1,13 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.ts';
-import type { Database, WorklistRepository, WorklistSearch } from '../db/index.ts';
+import { cleanupWorklist, type Database, type WorklistRepository, type WorklistSearch } from '../db/index.ts';
 import type { DeviceRegistry } from '../devices/index.ts';
 import { DeviceService } from '../domain/device.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
-import { addDays, inTimeZone } from '../domain/date-input.ts';
 import { normalizeWorklistInput, type WorklistInputContext } from '../domain/worklist-input.ts';
 import { StepStatus, WorklistSource, type WorklistItem } from '../domain/worklist-item.ts';
 import type { Logger } from '../log.ts';
+import { worklistCleanupCutoffs } from './cleanup.ts';
 
 export interface WorklistServiceDeps {
   db: Database;
@@ -131,14 +131,10 @@ export class WorklistService {
     return item;
   }
 
-  /** The daily cleanup (also run by hand through the API). */
+  /** The daily cleanup, run by hand (the API); the scheduled one is the `worklist-cleanup` job. */
   async cleanup(): Promise<{ steps: number; items: number }> {
-    const now = this.#deps.clock.now();
-    const { pastDays, finishedDays } = this.#deps.cleanup;
-    const today = inTimeZone(now, this.#deps.timeZone).date;
-    const pastBefore = addDays(today, -pastDays);
-    const finishedBefore = new Date(now.getTime() - finishedDays * 86_400_000).toISOString();
-    const removed = await this.#deps.db.write((tx) => this.#deps.repository.cleanup(tx, pastBefore, finishedBefore));
+    const { pastBefore, finishedBefore } = worklistCleanupCutoffs(this.#deps.clock.now(), this.#deps.timeZone, this.#deps.cleanup);
+    const removed = await this.#deps.db.write((tx) => cleanupWorklist(tx, pastBefore, finishedBefore));
     this.#deps.log.info({ removedSteps: removed.steps, removedItems: removed.items, pastBefore, finishedBefore }, 'worklist cleanup');
     return removed;
   }

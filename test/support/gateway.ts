@@ -6,6 +6,7 @@ import { Gateway, type ListeningPorts } from '../../src/app.ts';
 import type { Clock } from '../../src/clock.ts';
 import type { DimseService } from '../../src/dimse/index.ts';
 import { configSchema, type ConfigInput, type GatewayConfig } from '../../src/config/index.ts';
+import type { JobCatalog } from '../../src/job-catalog.ts';
 import { LogCapture } from './log-capture.ts';
 import { tempDir } from './temp.ts';
 
@@ -49,7 +50,7 @@ export function testConfig(overrides: ConfigInput = {}, dataDir: string = tempDi
 }
 
 /** Starts a real gateway in this process; stopped when the test file ends if the test did not. */
-export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock; dimseServices?: readonly DimseService[] } = {}): Promise<RunningGateway> {
+export async function startGateway(overrides: ConfigInput = {}, options: { clock?: Clock; dimseServices?: readonly DimseService[]; jobs?: Partial<JobCatalog> } = {}): Promise<RunningGateway> {
   // The data dir goes only after the gateway has stopped (its log file is still open until then).
   const dataDir = mkdtempSync(path.join(tmpdir(), 'gw-data-'));
   const config = testConfig(overrides, dataDir);
@@ -59,6 +60,7 @@ export async function startGateway(overrides: ConfigInput = {}, options: { clock
     stdout: logs,
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.dimseServices === undefined ? {} : { dimseServices: options.dimseServices }),
+    ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
   });
   let ports: ListeningPorts;
   try {

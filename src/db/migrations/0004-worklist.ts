@@ -1,7 +1,7 @@
 import type { Migration } from './index.ts';
 
 export const worklist: Migration = {
-  version: 3,
+  version: 4,
   name: 'worklist',
   sql: `
     CREATE TABLE patients (

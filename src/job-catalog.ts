@@ -1,0 +1,23 @@
+import type { Clock } from './clock.ts';
+import type { GatewayConfig } from './config/index.ts';
+import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
+import type { Logger } from './log.ts';
+import { worklistCleanupJob, worklistCleanupSchedule } from './worklist/cleanup-job.ts';
+
+/** The job types of the gateway and their schedules; capabilities add theirs here. */
+export interface JobCatalog {
+  definitions: AnyJobDefinition[];
+  schedules: ScheduleDefinition[];
+}
+
+/**
+ * Wiring, like `app.ts`: the same catalog serves the gateway and `dicom-gateway worker`, so that both
+ * know every type's payload schema. Import, rendering, mail and backups register their processors
+ * here as they arrive (e.g. `records/attach-job.ts`).
+ */
+export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
+  return {
+    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup })],
+    schedules: [worklistCleanupSchedule(deps.config.worklist.cleanup.hour)],
+  };
+}
