@@ -15,9 +15,8 @@ describe('/api/v1/jobs', () => {
   test('lists failed jobs by state and type, retries one, and manages schedules', async () => {
     const clock = new ManualClock('2026-01-05T08:00:00Z');
     let healthy = false;
-    // The config schema refuses port 0, which test/support/gateway.ts asks for: pass free ports.
     const gw = await startGateway(
-      { dicom: { port: await freePort() }, http: { port: await freePort() } },
+      {},
       {
         clock,
         jobs: {
@@ -30,9 +29,9 @@ describe('/api/v1/jobs', () => {
                 return { jpeg: 'derived/1.jpg' };
               },
             },
-            { type: 'worklist.cleanup', payload: z.object({}).strict(), handler: async () => ({ removed: 0 }) },
+            { type: 'test.nightly', payload: z.object({}).strict(), handler: async () => ({ removed: 0 }) },
           ],
-          schedules: [{ name: 'worklist-cleanup', type: 'worklist.cleanup', cron: '30 2 * * *', payload: {} }],
+          schedules: [{ name: 'test-nightly', type: 'test.nightly', cron: '30 2 * * *', payload: {} }],
         },
       },
     );
@@ -63,18 +62,21 @@ describe('/api/v1/jobs', () => {
 
     res = await gw.api('/api/v1/jobs/schedules');
     const schedules = ((await res.json()) as { items: { name: string; nextRunAt: string; timezone: string }[] }).items;
-    assert.deepEqual(schedules.map((s) => [s.name, s.nextRunAt, s.timezone]), [['worklist-cleanup', '2026-01-06T01:30:00.000Z', 'Europe/Berlin']]);
+    assert.deepEqual(
+      schedules.filter((s) => s.name === 'test-nightly').map((s) => [s.name, s.nextRunAt, s.timezone]),
+      [['test-nightly', '2026-01-06T01:30:00.000Z', 'Europe/Berlin']],
+    );
 
-    res = await gw.api('/api/v1/jobs/schedules/worklist-cleanup/run', { method: 'POST' });
+    res = await gw.api('/api/v1/jobs/schedules/test-nightly/run', { method: 'POST' });
     assert.equal(res.status, 202);
     const run = (await res.json()) as { id: number };
     await waitFor(() => gw.gateway.jobs.get(run.id)?.state === 'completed', { what: 'cleanup run now' });
 
-    res = await gw.api('/api/v1/jobs/schedules/worklist-cleanup', { method: 'DELETE' });
+    res = await gw.api('/api/v1/jobs/schedules/test-nightly', { method: 'DELETE' });
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { paused: boolean }).paused, true);
     clock.set('2026-01-06T02:00:00Z');
-    assert.equal(gw.gateway.jobs.list({ type: 'worklist.cleanup' }).items.length, 1);
+    assert.equal(gw.gateway.jobs.list({ type: 'test.nightly' }).items.length, 1);
     assert.equal((await gw.api('/api/v1/jobs/schedules/nope/run', { method: 'POST' })).status, 404);
 
     const health = (await (await fetch(`${gw.baseUrl}/healthz`)).json()) as { components: Record<string, { ok: boolean; details: Record<string, unknown> }> };

@@ -137,3 +137,26 @@ describe('worklist API', () => {
     assert.equal(item.ScheduledProcedureStepSequence[0]?.['ScheduledStationAETitle'], 'US_ROOM1');
   });
 });
+
+describe('worklist daily cleanup', () => {
+  test('runs as a scheduled job at the configured hour of the site time zone and removes past steps', async () => {
+    const { ManualClock } = await import('../../src/clock.ts');
+    const { waitFor } = await import('../support/wait.ts');
+    // 23:00 UTC on 22 November is midnight in Berlin; the cleanup runs at 03:00 Berlin time, 02:00 UTC.
+    const clock = new ManualClock('2026-11-22T23:00:00Z');
+    const gw = await startGateway({ worklist: { cleanup: { hour: 3, pastDays: 1, finishedDays: 2 } } }, { clock });
+    const schedules = (await (await gw.api('/api/v1/jobs/schedules')).json()) as { items?: { name: string; nextRunAt: string }[] } | { name: string; nextRunAt: string }[];
+    const list = Array.isArray(schedules) ? schedules : (schedules.items ?? []);
+    assert.deepEqual(list.filter((s) => s.name === 'worklist-cleanup').map((s) => s.nextRunAt), ['2026-11-23T02:00:00.000Z']);
+
+    await post(gw, { ...order, AccessionNumber: 'OLD', ScheduledProcedureStepSequence: [{ ...order.ScheduledProcedureStepSequence[0], ScheduledProcedureStepStartDate: '2026-11-20' }] });
+    await post(gw, { ...order, AccessionNumber: 'NEW', ScheduledProcedureStepSequence: [{ ...order.ScheduledProcedureStepSequence[0], ScheduledProcedureStepStartDate: '2026-11-23' }] });
+    const accessions = async () => ((await (await gw.api('/api/v1/worklist-items')).json()) as { items: Item[] }).items.map((i) => i['AccessionNumber']).sort();
+    assert.deepEqual(await accessions(), ['NEW', 'OLD']);
+    clock.advance(3 * 3600_000 + 1000);
+    await waitFor(async () => (await accessions()).length === 1, { what: 'the cleanup job', onPoll: () => clock.advance(10) });
+    assert.deepEqual(await accessions(), ['NEW']);
+    const jobs = gw.gateway.jobs.list({ type: 'worklist-cleanup' }).items;
+    assert.equal(jobs[0]?.state, 'completed');
+  });
+});
