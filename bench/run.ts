@@ -3,10 +3,11 @@
 // the peak resident memory of the gateway process. A workload is one module exporting a `Workload`
 // plus one line in the list below.
 import { echoWorkload } from './echo.ts';
+import { jobsWorkload } from './jobs.ts';
 import { worklistWorkload } from './worklist.ts';
 import { median, startGatewayProcess, type Measurement, type Workload } from './support.ts';
 
-const workloads: readonly Workload[] = [echoWorkload, worklistWorkload];
+const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload];
 
 const MiB = 1024 * 1024;
 
