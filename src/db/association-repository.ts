@@ -1,22 +1,8 @@
+import type { AssociationOutcome, AssociationRecord } from '../domain/association.ts';
 import type { Database } from './database.ts';
 
-/** A finished association as stored; the same shape the DICOM listener hands over. */
-export interface StoredAssociation {
-  id: string;
-  callingAeTitle: string | null;
-  calledAeTitle: string | null;
-  peerAddress: string;
-  tls: boolean;
-  startedAt: string;
-  endedAt: string;
-  durationMs: number;
-  accepted: boolean;
-  outcome: string;
-  reason: string | null;
-  services: Record<string, number>;
-  bytesReceived: number;
-  bytesSent: number;
-}
+/** A finished association as stored: the record the DICOM listener hands over. */
+export type StoredAssociation = AssociationRecord;
 
 interface AssociationRow {
   id: string;
@@ -28,7 +14,7 @@ interface AssociationRow {
   ended_at: string;
   duration_ms: number;
   accepted: number;
-  outcome: string;
+  outcome: AssociationOutcome;
   reason: string | null;
   services: string;
   bytes_received: number;
