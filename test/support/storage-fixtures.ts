@@ -79,10 +79,11 @@ export function makeInstance(dir: string, name: string, fields: InstanceFields):
   return out;
 }
 
-/** A compressed copy: `jpeg-lossless` (dcmcjpeg, process 14 SV1) or `rle` (dcmcrle). */
-export function compress(file: string, kind: 'jpeg-lossless' | 'rle'): string {
+/** A compressed copy: `jpeg-lossless` (dcmcjpeg, process 14 SV1) or `rle` (dcmcrle); `big-endian` (dcmconv +tb) for explicit VR big endian. */
+export function compress(file: string, kind: 'jpeg-lossless' | 'rle' | 'big-endian'): string {
   const out = `${file}.${kind}`;
-  if (kind === 'jpeg-lossless') execFileSync('dcmcjpeg', ['+e1', file, out], { env: dcmtkEnv, stdio: 'pipe' });
+  if (kind === 'big-endian') execFileSync('dcmconv', ['+tb', file, out], { env: dcmtkEnv, stdio: 'pipe' });
+  else if (kind === 'jpeg-lossless') execFileSync('dcmcjpeg', ['+e1', file, out], { env: dcmtkEnv, stdio: 'pipe' });
   else execFileSync('dcmcrle', [file, out], { env: dcmtkEnv, stdio: 'pipe' });
   return out;
 }
