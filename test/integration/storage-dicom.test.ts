@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import dimse from 'dcmjs-dimse';
 import { runTool } from '../support/dcmtk.ts';
 import { associateRq, pdu, RawPeer } from '../support/raw-dicom.ts';
@@ -106,6 +108,34 @@ describe('Storage SCP with DCMTK storescu', () => {
       assert.equal(createHash('sha256').update(readFileSync(stored)).digest('hex'), row['sha256']);
     });
   }
+
+  test('a 128 MB instance streams to disk: the gateway never holds the object in memory', async () => {
+    const gw = await startGateway();
+    const dir = tempDir();
+    const sop = `${uidBase}.11`;
+    const file = makeInstance(dir, 'big', { sopInstanceUid: sop, rows: 8192, columns: 8192 });
+    // Live memory only: garbage collected before each sample (buffers passed on are garbage, not held).
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage();
+    let peak = 0;
+    const sampler = setInterval(() => {
+      gc();
+      const m = process.memoryUsage();
+      peak = Math.max(peak, m.arrayBuffers - before.arrayBuffers + (m.heapUsed - before.heapUsed));
+    }, 20);
+    try {
+      const result = await storescu(gw, [file], ['-xe']);
+      assert.equal(result.code, 0, result.output);
+    } finally {
+      clearInterval(sampler);
+    }
+    const row = await instanceRow(gw, sop);
+    assert.equal(row['size'], readFileSync(storedFile(gw, row)).length);
+    assert.ok(row['size'] as number > 128 * 1024 * 1024);
+    assert.ok(peak < 48 * 1024 * 1024, `memory grew by ${(peak / 1024 / 1024).toFixed(0)} MB while receiving`);
+  });
 
   test('a second copy of a SOP instance: keep-first keeps the first file and counts the copy; overwrite replaces it', async () => {
     const dir = tempDir();
