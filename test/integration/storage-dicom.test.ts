@@ -124,7 +124,7 @@ describe('Storage SCP with DCMTK storescu', () => {
       gc();
       const m = process.memoryUsage();
       peak = Math.max(peak, m.arrayBuffers - before.arrayBuffers + (m.heapUsed - before.heapUsed));
-    }, 20);
+    }, 250);
     try {
       const result = await storescu(gw, [file], ['-xe']);
       assert.equal(result.code, 0, result.output);
