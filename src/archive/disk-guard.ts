@@ -33,7 +33,9 @@ export class DiskGuard {
     return this.#error === undefined && (this.#freeBytes === undefined || this.#freeBytes >= this.#minFreeBytes);
   }
 
+  /** As last measured; also starts a new measurement, so that the next report is current. */
   health(): ComponentHealth {
+    void this.check();
     const details = { freeMb: this.#freeBytes === undefined ? null : Math.floor(this.#freeBytes / 1024 / 1024), minFreeMb: this.#minFreeBytes / 1024 / 1024 };
     if (this.#error !== undefined) return { ok: false, reason: `cannot measure the archive's free space: ${this.#error}`, details };
     if (!this.hasRoom) return { ok: false, reason: `less than archive.minFreeMb (${details.minFreeMb} MB) free in the archive: storage associations are refused`, details };

@@ -390,8 +390,8 @@ export class DicomConnection {
     scp.cEchoRequest = (request, callback) => this.#single('C-ECHO', OperationKind.Echo, request, callback, () => CEchoResponse.fromRequest(request), (svc, ctx) => svc.echo?.(ctx));
     scp.cFindRequest = (request, callback) => this.#find(request, callback);
     scp.cCancelRequest = (request) => this.#cancel(request);
-    // Operations no service of ours offers yet: answered, never left hanging.
     this.#wireStore();
+    // Operations no service of ours offers yet: answered, never left hanging.
     scp.cMoveRequest = (request, callback) => this.#single('C-MOVE', OperationKind.Store, request, (r) => callback([r]), () => CMoveResponse.fromRequest(request), undefined);
     scp.cGetRequest = (request, callback) => this.#single('C-GET', OperationKind.Store, request, (r) => callback([r]), () => CGetResponse.fromRequest(request), undefined);
     scp.nCreateRequest = (request, callback) =>
