@@ -160,6 +160,18 @@ describe('Storage SCP with DCMTK storescu', () => {
     assert.deepEqual(datasetBytes(storedFile(overwrite, replaced)), datasetBytes(second));
   });
 
+  test('archive.sopClasses.deny takes a class off the offer: its contexts are rejected', async () => {
+    const gw = await startGateway({ archive: { sopClasses: { deny: [ctImageStorage] } } });
+    const dir = tempDir();
+    const file = makeInstance(dir, 'denied', { sopInstanceUid: `${uidBase}.12` });
+    const result = await storescu(gw, [file], ['-xe']);
+    assert.notEqual(result.code, 0);
+    assert.match(result.output, /no presentation context|No presentation context|not supported/i);
+    const sc = makeInstance(dir, 'sc', { sopInstanceUid: `${uidBase}.13`, sopClassUid: '1.2.840.10008.5.1.4.1.1.7' });
+    assert.equal((await storescu(gw, [sc], ['-xe'])).code, 0);
+    assert.deepEqual(incomingFiles(gw), []);
+  });
+
   test('below archive.minFreeMb storage associations are rejected (transient) and /healthz says why; echo still works', async () => {
     const gw = await startGateway({ archive: { minFreeMb: 10_000_000 } });
     const dir = tempDir();
