@@ -1,11 +1,8 @@
 import { createHash, randomUUID, type Hash } from 'node:crypto';
-import { closeSync, createWriteStream, fsync, openSync, unlink, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
-
-const fsyncAsync = promisify(fsync);
-const unlinkAsync = promisify(unlink);
 
 /** How much of the file's start stays in memory for the index (the attributes before the pixel data). */
 const headLimit = 64 * 1024;
@@ -20,12 +17,13 @@ export interface FinishedFile {
 
 /**
  * A `.part` file in `incoming/` that receives an instance as it arrives: written through a stream
- * (`write` says when to wait for `drain`), hashed on the way, fsync'd on `finish`, removed on `discard`.
+ * (`write` says when to wait for `drain`), hashed on the way, fsync'd as it closes on `finish`,
+ * removed on `discard`. Opening, writing, fsync and closing all run off the event loop.
  */
 export class IncomingFile {
   readonly path: string;
-  readonly #fd: number;
   readonly #stream: WriteStream;
+  readonly #closed: Promise<void>;
   readonly #hash: Hash = createHash('sha256');
   #size = 0;
   #head: Buffer[] = [];
@@ -33,19 +31,19 @@ export class IncomingFile {
   #error: NodeJS.ErrnoException | undefined;
   #state: 'open' | 'finishing' | 'finished' | 'discarded' = 'open';
 
-  private constructor(file: string, fd: number) {
+  private constructor(file: string) {
     this.path = file;
-    this.#fd = fd;
-    this.#stream = createWriteStream(file, { fd, autoClose: false, highWaterMark: 256 * 1024 });
+    // flush: the descriptor is fsync'd before it is closed.
+    this.#stream = createWriteStream(file, { flags: 'wx', mode: 0o640, flush: true, highWaterMark: 256 * 1024 });
     this.#stream.on('error', (err: NodeJS.ErrnoException) => {
       this.#error ??= err;
     });
+    this.#closed = new Promise((resolve) => this.#stream.once('close', () => resolve()));
   }
 
   /** Creates a new, uniquely named file in `dir` and writes `header` first. */
   static create(dir: string, header: Buffer): IncomingFile {
-    const file = path.join(dir, `${randomUUID()}.part`);
-    const incoming = new IncomingFile(file, openSync(file, 'wx', 0o640));
+    const incoming = new IncomingFile(path.join(dir, `${randomUUID()}.part`));
     incoming.write(header);
     return incoming;
   }
@@ -76,64 +74,37 @@ export class IncomingFile {
     const done = (): void => {
       this.#stream.off('drain', done);
       this.#stream.off('close', done);
-      this.#stream.off('error', done);
       listener();
     };
     this.#stream.on('drain', done);
     this.#stream.on('close', done);
-    this.#stream.on('error', done);
   }
 
-  /** Flushes and fsyncs the file; throws (after removing it) when it could not be written. */
+  /** Writes what is buffered, fsyncs and closes the file; throws (after removing it) when it could not be written. */
   async finish(): Promise<FinishedFile> {
     if (this.#state !== 'open') throw new Error(`incoming file is ${this.#state}`);
     this.#state = 'finishing';
-    try {
-      await new Promise<void>((resolve, reject) => {
-        if (this.#error !== undefined) {
-          reject(this.#error);
-          return;
-        }
-        this.#stream.once('error', reject);
-        this.#stream.end(() => resolve());
-      });
-      await fsyncAsync(this.#fd);
-      closeSync(this.#fd);
-      this.#state = 'finished';
-    } catch (err) {
-      this.#state = 'open';
-      await this.discard();
+    if (this.#error === undefined) this.#stream.end();
+    else this.#stream.destroy();
+    await this.#closed;
+    if (this.#error !== undefined) {
+      const err = this.#error;
+      this.#state = 'discarded';
+      await unlink(this.path).catch(() => undefined);
       throw writeError(err);
     }
+    this.#state = 'finished';
     return { path: this.path, size: this.#size, sha256: this.#hash.digest('hex'), head: Buffer.concat(this.#head) };
   }
 
   /** Removes the file whatever its state; never throws. */
   async discard(): Promise<void> {
-    const state = this.#state;
-    if (state === 'discarded') return;
+    if (this.#state === 'discarded') return;
     this.#state = 'discarded';
-    if (state !== 'finished') {
-      // Waits for a write in flight before the descriptor goes (its number could be reused at once).
-      await new Promise<void>((resolve) => {
-        if (this.#stream.closed) {
-          resolve();
-          return;
-        }
-        const timer = setTimeout(resolve, 5000);
-        this.#stream.once('close', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        this.#stream.destroy();
-      });
-      try {
-        closeSync(this.#fd);
-      } catch {
-        // already closed
-      }
-    }
-    await unlinkAsync(this.path).catch(() => undefined);
+    // Waits for a write in flight and the close before the file goes.
+    this.#stream.destroy();
+    await this.#closed;
+    await unlink(this.path).catch(() => undefined);
   }
 }
 

@@ -8,6 +8,7 @@ import { ArchiveRepository, Database } from '../../../src/db/index.ts';
 import { ErrorCode, isGatewayError } from '../../../src/domain/errors.ts';
 import { silentLogger } from '../../../src/log.ts';
 import { tempDir } from '../../support/temp.ts';
+import { waitFor } from '../../support/wait.ts';
 
 function setup(minFreeMb: number) {
   const root = tempDir();
@@ -93,7 +94,9 @@ describe('ArchiveStore', () => {
     file.write(dataset());
     await file.discard();
     assert.deepEqual(readdirSync(dirs.incoming), []);
+    // A file a crashed run left: opened (asynchronously) and never finished.
     store.begin(request).write(Buffer.from('partial'));
+    await waitFor(() => readdirSync(dirs.incoming).length === 1, { what: 'the temp file' });
     assert.equal(await store.removeLeftovers(), 1);
     assert.deepEqual(readdirSync(dirs.incoming), []);
   });
