@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { PersonName } from '../domain/person-name.ts';
 import type { Database } from './database.ts';
 
@@ -115,12 +115,24 @@ function toInstance(r: InstanceRow): StoredInstance {
 /** The archive index: studies, series and instances, with patients in the worklist's `patients` table. */
 export class ArchiveRepository {
   readonly #db: Database;
+  /** Prepared once: compiling the statements cost more than running them on the store path. */
+  readonly #statements = new Map<string, StatementSync>();
   constructor(db: Database) {
     this.#db = db;
   }
 
+  #prepare(tx: DatabaseSync, sql: string): StatementSync {
+    if (tx !== this.#db.sqlite) return tx.prepare(sql);
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = tx.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   instance(sopInstanceUid: string, tx: DatabaseSync = this.#db.sqlite): StoredInstance | undefined {
-    const row = tx.prepare(`${instanceSelect} WHERE i.sop_instance_uid = ?`).get(sopInstanceUid) as InstanceRow | undefined;
+    const row = this.#prepare(tx, `${instanceSelect} WHERE i.sop_instance_uid = ?`).get(sopInstanceUid) as InstanceRow | undefined;
     return row === undefined ? undefined : toInstance(row);
   }
 
@@ -134,8 +146,8 @@ export class ArchiveRepository {
     const { patient, study, series, instance } = entry;
     // The PVS is the source of truth for demographics: an import creates a patient, never rewrites one.
     const patientRef = (
-      tx
-        .prepare(
+      this.#prepare(
+          tx,
           `INSERT INTO patients (patient_id, issuer, family_name, given_name, middle_name, name_prefix, name_suffix, birth_date, sex, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (patient_id, issuer) DO UPDATE SET patient_id = excluded.patient_id RETURNING id`,
@@ -143,8 +155,8 @@ export class ArchiveRepository {
         .get(patient.patientId, patient.issuer, patient.name.family, patient.name.given, patient.name.middle, patient.name.prefix, patient.name.suffix, patient.birthDate, patient.sex, now, now) as { id: number }
     ).id;
     const studyRef = (
-      tx
-        .prepare(
+      this.#prepare(
+          tx,
           `INSERT INTO studies (study_instance_uid, patient_ref, study_date, study_time, accession_number, study_id, description, referring_physician, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (study_instance_uid) DO UPDATE SET updated_at = excluded.updated_at RETURNING id`,
@@ -152,8 +164,8 @@ export class ArchiveRepository {
         .get(study.studyInstanceUid, patientRef, study.studyDate, study.studyTime, study.accessionNumber, study.studyId, study.description, study.referringPhysician, now, now) as { id: number }
     ).id;
     const seriesRef = (
-      tx
-        .prepare(
+      this.#prepare(
+          tx,
           `INSERT INTO series (series_instance_uid, study_ref, modality, series_number, description, body_part, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (series_instance_uid) DO UPDATE SET updated_at = excluded.updated_at RETURNING id`,
@@ -161,8 +173,8 @@ export class ArchiveRepository {
         .get(series.seriesInstanceUid, studyRef, series.modality, series.seriesNumber, series.description, series.bodyPart, now, now) as { id: number }
     ).id;
     const existing = replace ? this.instance(instance.sopInstanceUid, tx) : undefined;
-    const row = tx
-      .prepare(
+    const row = this.#prepare(
+        tx,
         `INSERT INTO instances (sop_instance_uid, series_ref, sop_class_uid, transfer_syntax_uid, instance_number, frames, size, sha256, path, calling_ae_title, association_id, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (sop_instance_uid) DO UPDATE SET series_ref = excluded.series_ref, sop_class_uid = excluded.sop_class_uid,
@@ -194,7 +206,7 @@ export class ArchiveRepository {
 
   /** Counts a copy that was received and not kept. */
   recordDuplicate(tx: DatabaseSync, sopInstanceUid: string, at: string): void {
-    tx.prepare('UPDATE instances SET duplicates = duplicates + 1, last_duplicate_at = ? WHERE sop_instance_uid = ?').run(at, sopInstanceUid);
+    this.#prepare(tx, 'UPDATE instances SET duplicates = duplicates + 1, last_duplicate_at = ? WHERE sop_instance_uid = ?').run(at, sopInstanceUid);
   }
 
   studies(q: { patientId?: string; limit: number; offset: number }): { studies: StudySummary[]; total: number } {
