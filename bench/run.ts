@@ -4,10 +4,11 @@
 // plus one line in the list below.
 import { echoWorkload } from './echo.ts';
 import { jobsWorkload } from './jobs.ts';
+import { storeWorkload } from './store.ts';
 import { worklistWorkload } from './worklist.ts';
 import { median, startGatewayProcess, type Measurement, type Workload } from './support.ts';
 
-const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload];
+const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload];
 
 const MiB = 1024 * 1024;
 

@@ -1,13 +1,15 @@
 import path from 'node:path';
+import dimse from 'dcmjs-dimse';
 import type { DestinationStream } from 'pino';
+import { ArchiveStore, DiskGuard, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { AssociationRepository, Database, DeviceRepository, MppsRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
-import { DicomListener, mppsService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
+import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
-import { associationsRouter, createHttpApp, HttpServer, jobsRouter } from './http/index.ts';
+import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
@@ -179,6 +181,24 @@ export class Gateway {
       for (const schedule of [...catalog.schedules, ...(this.#options.jobs?.schedules ?? [])]) jobs.schedule(schedule);
       this.health.register('jobs', () => jobs.health());
 
+      const archiveRepository = new ArchiveRepository(db);
+      const diskGuard = new DiskGuard({ dir: this.layout.archive, minFreeMb: config.archive.minFreeMb });
+      await diskGuard.check();
+      this.health.register('archive', () => diskGuard.health());
+      const archive = new ArchiveStore({
+        db,
+        repository: archiveRepository,
+        jobs,
+        dirs: { archive: this.layout.archive, incoming: this.layout.incoming },
+        diskGuard,
+        clock: this.clock,
+        log: log.child({ component: 'archive' }),
+        duplicates: config.archive.duplicates,
+        implementation: { classUid: dimse.Implementation.getImplementationClassUid(), versionName: `DCMGW_${version}` },
+      });
+      await archive.removeLeftovers();
+      const allowed = config.archive.sopClasses.allow.length > 0 ? config.archive.sopClasses.allow : storageSopClasses;
+
       const associations = new AssociationRepository(db);
       const listener = new DicomListener({
         config: { ...config.dicom, aeTitle: config.gateway.aeTitle, aliases: config.gateway.aliases, implementationVersionName: `DCMGW_${version}` },
@@ -194,6 +214,7 @@ export class Gateway {
             }),
           ),
           mppsService(new MppsService({ db, mpps: new MppsRepository(db), worklist: worklistRepository, clock: this.clock, log: log.child({ component: 'mpps' }) })),
+          storageService({ sopClasses: allowed.filter((uid) => !config.archive.sopClasses.deny.includes(uid)), transferSyntaxes: storageTransferSyntaxes, archive }),
         ]),
         sink: associations,
         clock: this.clock,
@@ -214,6 +235,8 @@ export class Gateway {
             jobs: jobsRouter(jobs),
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': worklistFolderRouter(folder),
+            studies: studiesRouter(archiveRepository),
+            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
             associations: associationsRouter({
               associations,
               connectedClients: () => connectedClients({ associations, registry: devices, clock: this.clock, timezone: config.gateway.timezone }),

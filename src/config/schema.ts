@@ -119,6 +119,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    archive: z
+      .object({
+        /** A second copy of a SOP Instance UID: keep-first answers Success and keeps the first file (the copy is counted); overwrite replaces it. */
+        duplicates: z.enum(['keep-first', 'overwrite']).default('keep-first'),
+        /** Below this much free space on the archive's disk, storage associations are refused and stores under way answered A700. */
+        minFreeMb: z.number().int().min(0).max(10_000_000).default(1024),
+        sopClasses: z
+          .object({
+            /** Storage SOP classes to accept; empty: all the gateway knows. May name others (e.g. a vendor's private class). */
+            allow: z.array(uidSchema).default([]),
+            /** Storage SOP classes to refuse (their presentation contexts are rejected). */
+            deny: z.array(uidSchema).default([]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     queue: z
       .object({
         driver: z.enum(['sqlite', 'redis']).default('sqlite'),

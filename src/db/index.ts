@@ -5,3 +5,4 @@ export { DeviceRepository } from './device-repository.ts';
 export { cleanupWorklist, WorklistRepository, type WorklistSearch, type NewItem, type StepCandidateFilter } from './worklist-repository.ts';
 export { MppsRepository, type MppsRecord } from './mpps-repository.ts';
 export { AssociationRepository, type AssociationQuery, type CallingAeActivity, type StoredAssociation } from './association-repository.ts';
+export { ArchiveRepository, type NewInstance, type StoredInstance, type StudySummary, type SeriesSummary } from './archive-repository.ts';

@@ -7,11 +7,11 @@ import { isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { AssociationOutcome, type AssociationRecord } from './association-log.ts';
 import { useFastCommandEncoding } from './command-set.ts';
-import { AbortReason, AbortSource, ContextResult, DimseStatus } from './constants.ts';
+import { AbortReason, AbortSource, ContextResult, DimseStatus, RejectReason, RejectResult, RejectSource } from './constants.ts';
 import { decideContexts, type ProposedContext } from './negotiation.ts';
 import { endsWithLastCommandFragment, PduFaultKind, PduFramer, PduType, type PduFault, type PduGuardLimits } from './pdu-guard.ts';
-import type { PolicyDecision } from './policy.ts';
-import { EncodedDataset, type AssociationContext, type DicomElements, type DimseService, type RequestContext, type ServiceRegistry } from './services.ts';
+import { RejectionCode, type PolicyDecision } from './policy.ts';
+import { EncodedDataset, type AssociationContext, type DicomElements, type DimseService, type IncomingStore, type RequestContext, type ServiceRegistry } from './services.ts';
 import { isFailure, OperationKind, statusForError, type StatusOutcome } from './status.ts';
 
 /** A library dataset that sends bytes we encoded ourselves instead of re-encoding its elements. */
@@ -27,6 +27,27 @@ type Request = InstanceType<typeof dimse.requests.Request>;
 type Response = InstanceType<typeof dimse.responses.Response>;
 type CFindRequest = InstanceType<typeof dimse.requests.CFindRequest>;
 type CCancelRequest = InstanceType<typeof dimse.requests.CCancelRequest>;
+type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
+
+/**
+ * What dcmjs-dimse writes a C-STORE dataset to, fragment by fragment. It always takes the bytes (the
+ * library does not wait for `drain` in order); when the service's sink needs to catch up, the
+ * connection pauses the socket instead, so that memory does not grow with the object.
+ */
+class StoreStream extends EventEmitter {
+  readonly #store: IncomingStore | undefined;
+  readonly #pause: (store: IncomingStore) => void;
+  constructor(store: IncomingStore | undefined, pause: (store: IncomingStore) => void) {
+    super();
+    this.#store = store;
+    this.#pause = pause;
+  }
+  write(chunk: Buffer): boolean {
+    if (this.#store !== undefined && !this.#store.write(chunk)) this.#pause(this.#store);
+    return true;
+  }
+  end(): void {}
+}
 
 const { CEchoResponse, CFindResponse, CStoreResponse, CMoveResponse, CGetResponse, NActionResponse, NCreateResponse, NDeleteResponse, NEventReportResponse, NGetResponse, NSetResponse } =
   dimse.responses;
@@ -129,6 +150,8 @@ export class DicomConnection {
   #artimCancel: (() => void) | undefined;
   #inFlight = new Set<Promise<void>>();
   #finds = new Map<number, AbortController>();
+  /** C-STORE datasets being received, until their request is handed to the service. */
+  #stores = new Map<CStoreRequest, IncomingStore>();
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #association: AssociationContext | undefined;
@@ -310,6 +333,9 @@ export class DicomConnection {
     for (const cancel of this.#cancelTimers) cancel();
     this.#cancelTimers = [];
     for (const find of this.#finds.values()) find.abort();
+    // A dataset cut off by an abort or a closed connection leaves nothing behind.
+    for (const store of this.#stores.values()) this.#track(store.discard());
+    this.#stores.clear();
     // Lets the library clear its interval timer.
     this.#facade.emit('close');
     const endedAt = this.#deps.clock.now();
@@ -364,8 +390,8 @@ export class DicomConnection {
     scp.cEchoRequest = (request, callback) => this.#single('C-ECHO', OperationKind.Echo, request, callback, () => CEchoResponse.fromRequest(request), (svc, ctx) => svc.echo?.(ctx));
     scp.cFindRequest = (request, callback) => this.#find(request, callback);
     scp.cCancelRequest = (request) => this.#cancel(request);
+    this.#wireStore();
     // Operations no service of ours offers yet: answered, never left hanging.
-    scp.cStoreRequest = (request, callback) => this.#single('C-STORE', OperationKind.Store, request, callback, () => CStoreResponse.fromRequest(request), undefined);
     scp.cMoveRequest = (request, callback) => this.#single('C-MOVE', OperationKind.Store, request, (r) => callback([r]), () => CMoveResponse.fromRequest(request), undefined);
     scp.cGetRequest = (request, callback) => this.#single('C-GET', OperationKind.Store, request, (r) => callback([r]), () => CGetResponse.fromRequest(request), undefined);
     scp.nCreateRequest = (request, callback) =>
@@ -381,6 +407,51 @@ export class DicomConnection {
     scp.nDeleteRequest = (request, callback) => this.#single('N-DELETE', OperationKind.Normalized, request, callback, () => NDeleteResponse.fromRequest(request), undefined);
     scp.nEventReportRequest = (request, callback) =>
       this.#single('N-EVENT-REPORT', OperationKind.Normalized, request, callback, () => NEventReportResponse.fromRequest(request), undefined);
+  }
+
+  #wireStore(): void {
+    const scp = this.#scp;
+    scp.createStoreWritableStream = (context, request) => {
+      // The context the dataset arrives on: a peer may propose one SOP class in several contexts.
+      const store = this.#openStore(request, context.getAcceptedTransferSyntaxUid() ?? '');
+      if (store !== undefined) this.#stores.set(request, store);
+      return new StoreStream(store, (s) => this.#pauseFor(s)) as unknown as ReturnType<Scp['createStoreWritableStream']>;
+    };
+    // The bytes are in the service's sink already: the library gets an empty dataset to pass on, at
+    // once, so that it is ready for the next message.
+    scp.createDatasetFromStoreWritableStream = (_writable, context, callback) => callback(new dimse.Dataset({}, context.getAcceptedTransferSyntaxUid()));
+    scp.cStoreRequest = (request, callback) => {
+      const store = this.#stores.get(request);
+      this.#stores.delete(request);
+      let handed = false;
+      this.#single('C-STORE', OperationKind.Store, request, callback, () => CStoreResponse.fromRequest(request), () => {
+        if (store === undefined) return undefined;
+        handed = true;
+        return store.complete();
+      });
+      if (!handed && store !== undefined) this.#track(store.discard());
+    };
+  }
+
+  /** The sink of a C-STORE's dataset; undefined (the bytes are dropped) when no service stores this SOP class. */
+  #openStore(request: CStoreRequest, transferSyntax: string): IncomingStore | undefined {
+    const target = this.#requestContext(request, new AbortController().signal);
+    if (target === undefined || target.service.openStore === undefined) return undefined;
+    try {
+      return target.service.openStore({ ...target.ctx, transferSyntax }, request.getAffectedSopInstanceUid() ?? '');
+    } catch (err) {
+      this.#log.error({ err }, 'cannot open the store for a C-STORE');
+      return undefined;
+    }
+  }
+
+  /** Stops reading from the socket until the sink has written what it holds. */
+  #pauseFor(store: IncomingStore): void {
+    if (this.#socket.isPaused()) return;
+    this.#socket.pause();
+    store.onDrain(() => {
+      if (this.#state !== State.Closed) this.#socket.resume();
+    });
   }
 
   #track(work: Promise<void>): void {
@@ -418,6 +489,17 @@ export class DicomConnection {
     const contexts = association.getPresentationContexts();
     // Copy the proposed syntaxes first: setResult() empties the library's live array.
     const proposed: ProposedContext[] = contexts.map(({ id, context }) => ({ id, abstractSyntax: context.getAbstractSyntaxUid(), transferSyntaxes: [...context.getTransferSyntaxUids()] }));
+    for (const service of new Set(proposed.map((p) => this.#deps.services.forSopClass(p.abstractSyntax)))) {
+      const refusal = await service?.refuseAssociation?.();
+      if (this.#state !== State.Deciding) return;
+      if (refusal !== undefined) {
+        this.#log.warn({ callingAeTitle: this.#callingAeTitle, service: service?.name, reason: refusal }, 'association rejected: a proposed service cannot take work now');
+        this.#setOutcome(AssociationOutcome.Rejected, RejectionCode.ServiceUnavailable);
+        this.#scp.sendAssociationReject(RejectResult.Transient, RejectSource.ServiceProviderPresentation, RejectReason.PresentationLocalLimitExceeded);
+        this.#closeAfterLastPdu();
+        return;
+      }
+    }
     const decisions = decideContexts(
       proposed,
       (uid) => {

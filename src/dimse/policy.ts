@@ -20,6 +20,8 @@ export const RejectionCode = {
   TooManyAssociations: 'too-many-associations',
   TooManyForDevice: 'too-many-for-device',
   ShuttingDown: 'shutting-down',
+  /** A proposed service cannot take work now (e.g. the archive disk is below its minimum). */
+  ServiceUnavailable: 'service-unavailable',
 } as const;
 export type RejectionCode = (typeof RejectionCode)[keyof typeof RejectionCode];
 

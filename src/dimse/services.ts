@@ -56,10 +56,29 @@ export interface DimseService {
    * for a C-CANCEL between them and ends with Success, Cancel or the mapped failure.
    */
   find?(ctx: RequestContext, identifier: DicomElements): AsyncIterable<DicomElements | EncodedDataset>;
+  /** C-STORE: opens where the dataset of this request streams to (called when its command is in). */
+  openStore?(ctx: RequestContext, sopInstanceUid: string): IncomingStore;
+  /**
+   * Asked when a new association proposes this service: a reason to refuse it for now (e.g. the disk
+   * is full), answered with a transient A-ASSOCIATE-RJ, or undefined to go on.
+   */
+  refuseAssociation?(): Promise<string | undefined>;
   /** N-CREATE of an instance; throws GatewayErrors that status.ts maps (conflict 0111, invalid 0106, ...). */
   nCreate?(ctx: RequestContext, sopInstanceUid: string, dataset: DicomElements): Promise<void>;
   /** N-SET of an instance (not found 0112, refused 0110, ...). */
   nSet?(ctx: RequestContext, sopInstanceUid: string, changes: DicomElements): Promise<void>;
+}
+
+/**
+ * A C-STORE under way: the dataset's bytes go to `write` as they arrive (false: the listener pauses
+ * the socket until `onDrain`); `complete` runs once the last fragment is in and decides the status
+ * (throws GatewayErrors); `discard` drops it when the association ends first.
+ */
+export interface IncomingStore {
+  write(chunk: Buffer): boolean;
+  onDrain(listener: () => void): void;
+  complete(): Promise<void>;
+  discard(): Promise<void>;
 }
 
 /** Which service answers which SOP class; a SOP class belongs to one service only. */

@@ -27,6 +27,7 @@ function offendingElementsOf(err: unknown): string[] {
 
 const composite: Record<ErrorCode, number> = {
   [ErrorCode.Invalid]: DimseStatus.IdentifierDoesNotMatchSopClass,
+  [ErrorCode.Unreadable]: DimseStatus.UnableToProcess,
   [ErrorCode.NotFound]: DimseStatus.UnableToProcess,
   [ErrorCode.Conflict]: DimseStatus.UnableToProcess,
   [ErrorCode.Refused]: DimseStatus.UnableToProcess,
@@ -38,6 +39,7 @@ const composite: Record<ErrorCode, number> = {
 
 const normalized: Record<ErrorCode, number> = {
   [ErrorCode.Invalid]: DimseStatus.InvalidAttributeValue,
+  [ErrorCode.Unreadable]: DimseStatus.ProcessingFailure,
   [ErrorCode.NotFound]: DimseStatus.NoSuchObjectInstance,
   [ErrorCode.Conflict]: DimseStatus.DuplicateSopInstance,
   [ErrorCode.Refused]: DimseStatus.ProcessingFailure,

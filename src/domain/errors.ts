@@ -6,6 +6,8 @@ export const ErrorCode = {
   /** Input that breaks a rule; `issues` names every field. */
   Invalid: 'invalid',
   NotFound: 'not_found',
+  /** Input that cannot be decoded at all (not DICOM, truncated, broken encoding). */
+  Unreadable: 'unreadable',
   /** The request contradicts the current state (duplicate key, read-only record). */
   Conflict: 'conflict',
   /** Understood and valid, but the object's state forbids it (e.g. changing a finished procedure step). */

@@ -14,6 +14,7 @@ export interface Problem {
 
 const statusOf: Record<ErrorCode, number> = {
   [ErrorCode.Invalid]: 400,
+  [ErrorCode.Unreadable]: 400,
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.Refused]: 409,

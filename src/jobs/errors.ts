@@ -30,6 +30,7 @@ export function classifyJobError(err: unknown): typeof JobErrorKind.Transient | 
       case ErrorCode.Internal:
         return JobErrorKind.Transient;
       case ErrorCode.Invalid:
+      case ErrorCode.Unreadable:
       case ErrorCode.NotFound:
       case ErrorCode.Conflict:
       case ErrorCode.Unauthorized:

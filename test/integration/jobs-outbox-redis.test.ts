@@ -18,7 +18,7 @@ const payload = z.object({ instanceId: z.number().int() }).strict();
 async function setup(prefix: string, runWorkers = true) {
   const redis = await startRedis();
   const db = Database.open({ file: path.join(tempDir(), 'gateway.db') });
-  db.sqlite.exec('CREATE TABLE instances (id INTEGER PRIMARY KEY) STRICT');
+  db.sqlite.exec('CREATE TABLE test_instances (id INTEGER PRIMARY KEY) STRICT');
   const clock = new ManualClock('2026-01-05T08:00:00Z');
   const runs = new Map<number, number>();
   const queue = new BullmqJobQueue({ db, clock, log: silentLogger(), timezone: 'Europe/Berlin', redisUrl: redis.url, prefix, concurrency: { import: 4 }, runWorkers });
@@ -35,7 +35,7 @@ async function setup(prefix: string, runWorkers = true) {
   /** A store: the index row and its follow-up job in one group commit. */
   const store = (instanceId: number) =>
     db.write((tx) => {
-      tx.prepare('INSERT INTO instances VALUES (?)').run(instanceId);
+      tx.prepare('INSERT INTO test_instances VALUES (?)').run(instanceId);
       return queue.enqueueInTransaction(tx, { type: 'import', payload: { instanceId }, key: `instance:${instanceId}` });
     });
   return { redis, db, clock, queue, runs, store, definition, setHold: (p: Promise<void>) => (hold = p) };
@@ -56,7 +56,7 @@ describe('outbox with the Redis driver', () => {
         ids.push((await store(i)).id);
         assert.ok(performance.now() - t0 < 1000, 'enqueueing does not wait for Redis');
       }
-      assert.equal(db.sqlite.prepare('SELECT COUNT(*) AS n FROM instances').get()?.['n'], 21);
+      assert.equal(db.sqlite.prepare('SELECT COUNT(*) AS n FROM test_instances').get()?.['n'], 21);
       await waitFor(() => queue.health().warning, { what: 'health warning about Redis' });
       for (const id of ids) {
         const job = queue.get(id);

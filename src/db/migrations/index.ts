@@ -2,6 +2,7 @@ import { devices } from './0001-devices.ts';
 import { associations } from './0002-associations.ts';
 import { jobs } from './0003-jobs.ts';
 import { worklist } from './0004-worklist.ts';
+import { archive } from './0005-archive.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -10,4 +11,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive];

@@ -10,6 +10,8 @@ describe('GatewayError to DICOM status', () => {
     assert.equal(statusForError(new GatewayError(ErrorCode.Unavailable, 'x'), OperationKind.Store).status, DimseStatus.OutOfResources);
     assert.equal(statusForError(new GatewayError(ErrorCode.NotFound, 'x'), OperationKind.Normalized).status, DimseStatus.NoSuchObjectInstance);
     assert.equal(statusForError(new GatewayError(ErrorCode.Forbidden, 'x'), OperationKind.Echo).status, DimseStatus.NotAuthorized);
+    assert.equal(statusForError(new GatewayError(ErrorCode.Invalid, 'x'), OperationKind.Store).status, DimseStatus.IdentifierDoesNotMatchSopClass);
+    assert.equal(statusForError(new GatewayError(ErrorCode.Unreadable, 'x'), OperationKind.Store).status, DimseStatus.UnableToProcess);
   });
 
   test('foreign errors are failures whose comment carries only the code, never the message', () => {

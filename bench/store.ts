@@ -1,0 +1,112 @@
+// C-STORE: 1,000 CT-like instances of about 40 KB, from 4 parallel storescu associations and from
+// one; our gateway (fsync'd, indexed) against DCMTK storescp (writes files, no fsync, no index).
+// Fixtures: one dump2dcm template (128x160 12-bit pixels in 16-bit words, a Latin-1 name, a private
+// block); the 1,000 copies get distinct SOP Instance UIDs by patching the template's UID bytes (all
+// UIDs have the same length), in the meta header and the dataset alike. Each round gets fresh UIDs,
+// so that our gateway stores new instances every time (never the duplicate path).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { dcmtkEnv, startStorescp, tempDir, timed, type BenchContext, type Measurement, type Workload } from './support.ts';
+
+const instances = 1000;
+const parallel = 4;
+const uidRoot = '1.2.826.0.1.3680043.2.1125.77';
+
+/** `<root>.<100 + batch>.<1000000 + i>`: the same length for every batch below 900 and i below 9,000,000. */
+function sopUid(batch: number, i: number): string {
+  return `${uidRoot}.${100 + batch}.${1_000_000 + i}`;
+}
+
+function template(dir: string): Buffer {
+  const rows = 128;
+  const columns = 160;
+  const pixels = Buffer.alloc(rows * columns * 2);
+  for (let i = 0; i < rows * columns; i++) pixels.writeUInt16LE((i * 7) % 4096, i * 2);
+  writeFileSync(path.join(dir, 'pixels.raw'), pixels);
+  const dump = [
+    '(0008,0005) CS [ISO_IR 100]',
+    '(0008,0016) UI [1.2.840.10008.5.1.4.1.1.2]',
+    `(0008,0018) UI [${sopUid(0, 0)}]`,
+    '(0008,0020) DA [20260315]',
+    '(0008,0060) CS [CT]',
+    '(0010,0010) PN [Müller^Jürgen]',
+    '(0010,0020) LO [BENCH-1]',
+    `(0020,000d) UI [${uidRoot}.1]`,
+    `(0020,000e) UI [${uidRoot}.2]`,
+    '(0028,0002) US 1',
+    '(0028,0004) CS [MONOCHROME2]',
+    `(0028,0010) US ${rows}`,
+    `(0028,0011) US ${columns}`,
+    '(0028,0100) US 16',
+    '(0028,0101) US 12',
+    '(0028,0102) US 11',
+    '(0028,0103) US 0',
+    '(0029,0010) LO [ACME 1.0]',
+    '(0029,1010) LO [private]',
+    '(7fe0,0010) OW =pixels.raw',
+  ].join('\n');
+  writeFileSync(path.join(dir, 'template.dump'), Buffer.from(dump, 'latin1'));
+  execFileSync('dump2dcm', ['+te', 'template.dump', 'template.dcm'], { cwd: dir, env: dcmtkEnv, stdio: 'pipe' });
+  return readFileSync(path.join(dir, 'template.dcm'));
+}
+
+/** Writes the round's instances into `parallel` subfolders; returns them. */
+function writeRound(base: Buffer, dir: string, round: number): string[] {
+  const from = Buffer.from(sopUid(0, 0), 'latin1');
+  const folders = Array.from({ length: parallel }, (_, k) => path.join(dir, `r${round}-${k}`));
+  for (const folder of folders) mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < instances; i++) {
+    const bytes = Buffer.from(base);
+    const to = Buffer.from(sopUid(round, i), 'latin1');
+    for (let at = bytes.indexOf(from); at !== -1; at = bytes.indexOf(from, at + to.length)) to.copy(bytes, at);
+    writeFileSync(path.join(folders[i % parallel] as string, `${i}.dcm`), bytes);
+  }
+  return folders;
+}
+
+async function send(port: number, aeTitle: string, folders: readonly string[], associations: number): Promise<number> {
+  const args = (dirs: readonly string[]) => ['-aet', 'BENCH', '-aec', aeTitle, '+sd', '127.0.0.1', String(port), ...dirs];
+  const started = process.hrtime.bigint();
+  if (associations === 1) await timed('storescu', args(folders));
+  else await Promise.all(folders.map((folder) => timed('storescu', args([folder]))));
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+export const storeWorkload: Workload = {
+  name: 'store',
+  description: `C-STORE of ${instances} CT instances (~40 KB): ${parallel} parallel storescu associations, and one`,
+  async run(ctx: BenchContext): Promise<Measurement[]> {
+    const dir = tempDir('gw-bench-store-');
+    const peer = await startStorescp();
+    const gw = ctx.gateway;
+    try {
+      const base = template(dir);
+      const par: Measurement = { name: `${instances} instances, ${parallel} parallel associations, wall time`, unit: 'ms', ours: [], peer: [], peerName: 'storescp' };
+      const one: Measurement = { name: `${instances} instances, one association, wall time`, unit: 'ms', ours: [], peer: [], peerName: 'storescp' };
+      // Round 0 warms up both (JIT, page cache) and is not counted.
+      for (let round = 0; round <= ctx.rounds; round++) {
+        const folders = writeRound(base, dir, 2 * round + 1);
+        const order = round % 2 === 0 ? (['ours', 'peer'] as const) : (['peer', 'ours'] as const);
+        for (const who of order) {
+          const [port, ae] = who === 'ours' ? [gw.dicomPort, gw.aeTitle] : [peer.port, peer.aeTitle];
+          const msPar = await send(port, ae, folders, parallel);
+          if (round > 0) par[who]?.push(msPar);
+        }
+        // The single association sends the same instances again: new UIDs for our gateway.
+        const again = writeRound(base, dir, 2 * round + 2);
+        for (const who of order) {
+          const [port, ae] = who === 'ours' ? [gw.dicomPort, gw.aeTitle] : [peer.port, peer.aeTitle];
+          const msOne = await send(port, ae, again, 1);
+          if (round > 0) one[who]?.push(msOne);
+        }
+        for (const folder of [...folders, ...again]) rmSync(folder, { recursive: true, force: true });
+        ctx.log(`store round ${round}/${ctx.rounds} done${round === 0 ? ' (warm-up)' : ''}`);
+      }
+      return [par, one];
+    } finally {
+      await peer.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
