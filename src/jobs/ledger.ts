@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 import type { Clock } from '../clock.ts';
 import type { Database } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
@@ -84,6 +84,21 @@ export class JobLedger {
     return this.#clock.now().getTime();
   }
 
+  /**
+   * Statements prepared once: the ledger runs a few statements per job on the event loop, and
+   * preparing them cost about as much as running them.
+   */
+  readonly #statements = new Map<string, StatementSync>();
+  #sql(tx: DatabaseSync, sql: string): StatementSync {
+    if (tx !== this.db.sqlite) return tx.prepare(sql);
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = tx.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   insert(tx: DatabaseSync, request: EnqueueRequest, schedule: string | null = null): EnqueueResult {
     const definition = this.#registry.require(request.type);
     const parsed = definition.payload.safeParse(request.payload);
@@ -98,12 +113,11 @@ export class JobLedger {
     }
     const key = request.key ?? null;
     if (key !== null) {
-      const waiting = tx.prepare("SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 1").get(key);
+      const waiting = this.#sql(tx, "SELECT id FROM jobs WHERE key = ? AND state = 'queued' AND dispatched_at IS NULL ORDER BY id LIMIT 1").get(key);
       if (waiting !== undefined) return { id: Number(waiting['id']), deduplicated: true };
     }
     const now = this.#now();
-    const row = tx
-      .prepare(
+    const row = this.#sql(tx, 
         `INSERT INTO jobs (type, key, payload, correlation_id, state, max_attempts, run_at, created_at, schedule)
          VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?) RETURNING id`,
       )
@@ -127,8 +141,7 @@ export class JobLedger {
   #ready(tx: DatabaseSync, types: readonly string[], limit: number): JobRow[] {
     if (types.length === 0 || limit <= 0) return [];
     const placeholders = types.map(() => '?').join(', ');
-    const rows = tx
-      .prepare(
+    const rows = this.#sql(tx, 
         `SELECT * FROM jobs j
          WHERE j.state = 'queued' AND j.dispatched_at IS NULL AND j.run_at <= ? AND j.type IN (${placeholders})
            AND (j.key IS NULL OR NOT EXISTS (
@@ -154,7 +167,7 @@ export class JobLedger {
   /** Embedded driver: takes up to `free[type]` jobs of each type and marks them running (a new run). */
   claim(tx: DatabaseSync, free: ReadonlyMap<string, number>): ClaimedJob[] {
     const now = this.#now();
-    const update = tx.prepare(
+    const update = this.#sql(tx, 
       "UPDATE jobs SET state = 'running', attempts = attempts + 1, run = run + 1, started_at = ?, progress = 0 WHERE id = ? AND state = 'queued' RETURNING *",
     );
     const claimed: ClaimedJob[] = [];
@@ -174,41 +187,39 @@ export class JobLedger {
 
   /** Redis driver: BullMQ holds these runs now. */
   markDispatched(tx: DatabaseSync, jobs: readonly ClaimedJob[]): void {
-    const update = tx.prepare("UPDATE jobs SET dispatched_at = ?, attempts = ? WHERE id = ? AND run = ? AND state = 'queued' AND dispatched_at IS NULL");
+    const update = this.#sql(tx, "UPDATE jobs SET dispatched_at = ?, attempts = ? WHERE id = ? AND run = ? AND state = 'queued' AND dispatched_at IS NULL");
     const now = this.#now();
     for (const job of jobs) update.run(now, job.attempt, job.id, job.run);
   }
 
   /** Redis driver: runs handed to BullMQ at least `olderThanMs` ago and not finished, to check on. */
   inFlight(olderThanMs: number, limit: number): ClaimedJob[] {
-    return this.db.sqlite
-      .prepare("SELECT * FROM jobs WHERE dispatched_at IS NOT NULL AND dispatched_at <= ? AND state IN ('queued', 'running') ORDER BY dispatched_at LIMIT ?")
+    return this.#sql(this.db.sqlite, "SELECT * FROM jobs WHERE dispatched_at IS NOT NULL AND dispatched_at <= ? AND state IN ('queued', 'running') ORDER BY dispatched_at LIMIT ?")
       .all(this.#now() - olderThanMs, limit)
       .map(toClaimed);
   }
 
   /** Redis driver: BullMQ no longer knows the run (Redis lost its data): send it again. */
   undispatch(tx: DatabaseSync, id: number, run: number): void {
-    tx.prepare("UPDATE jobs SET state = 'queued', dispatched_at = NULL, attempts = MAX(0, attempts - 1) WHERE id = ? AND run = ? AND dispatched_at IS NOT NULL AND state IN ('queued', 'running')").run(id, run);
+    this.#sql(tx, "UPDATE jobs SET state = 'queued', dispatched_at = NULL, attempts = MAX(0, attempts - 1) WHERE id = ? AND run = ? AND dispatched_at IS NOT NULL AND state IN ('queued', 'running')").run(id, run);
   }
 
   /** Redis driver: a worker has started the run. */
   markStarted(tx: DatabaseSync, id: number, run: number, attempt: number, startedAt: number): void {
     // The worker may be quicker than the dispatcher's own note that it sent the job.
-    tx.prepare(
+    this.#sql(tx, 
       "UPDATE jobs SET state = 'running', started_at = ?, attempts = MAX(attempts, ?), dispatched_at = COALESCE(dispatched_at, ?) WHERE id = ? AND run = ? AND state = 'queued'",
     ).run(startedAt, attempt, this.#now(), id, run);
   }
 
   setProgress(tx: DatabaseSync, id: number, run: number, percent: number): void {
     const p = Math.max(0, Math.min(100, Number.isFinite(percent) ? percent : 0));
-    tx.prepare("UPDATE jobs SET progress = ? WHERE id = ? AND run = ? AND state IN ('queued', 'running')").run(p, id, run);
+    this.#sql(tx, "UPDATE jobs SET progress = ? WHERE id = ? AND run = ? AND state IN ('queued', 'running')").run(p, id, run);
   }
 
   /** Records a result (once: a late or repeated answer for an older run is ignored). */
   complete(tx: DatabaseSync, id: number, run: number, result: unknown): boolean {
-    const row = tx
-      .prepare(
+    const row = this.#sql(tx, 
         "UPDATE jobs SET state = 'completed', finished_at = ?, progress = 100, result = ?, dispatched_at = NULL WHERE id = ? AND run = ? AND state IN ('queued', 'running') RETURNING *",
       )
       .get(this.#now(), JSON.stringify(result ?? null), id, run);
@@ -227,18 +238,18 @@ export class JobLedger {
     reason: string,
     options: { nextRunOnRetry: boolean; attempt?: number },
   ): FailureOutcome | undefined {
-    const row = tx.prepare("SELECT * FROM jobs WHERE id = ? AND run = ? AND state IN ('queued', 'running')").get(id, run);
+    const row = this.#sql(tx, "SELECT * FROM jobs WHERE id = ? AND run = ? AND state IN ('queued', 'running')").get(id, run);
     if (row === undefined) return undefined;
     const now = this.#now();
     const attempts = Math.max(Number(row['attempts']), options.attempt ?? 0);
-    if (attempts !== Number(row['attempts'])) tx.prepare('UPDATE jobs SET attempts = ? WHERE id = ?').run(attempts, id);
+    if (attempts !== Number(row['attempts'])) this.#sql(tx, 'UPDATE jobs SET attempts = ? WHERE id = ?').run(attempts, id);
     if (kind === JobErrorKind.Permanent || attempts >= Number(row['max_attempts'])) {
-      tx.prepare("UPDATE jobs SET state = 'failed', finished_at = ?, last_error = ?, error_kind = ?, dispatched_at = NULL WHERE id = ?").run(now, reason, kind, id);
+      this.#sql(tx, "UPDATE jobs SET state = 'failed', finished_at = ?, last_error = ?, error_kind = ?, dispatched_at = NULL WHERE id = ?").run(now, reason, kind, id);
       return { state: JobState.Failed, retryAt: null };
     }
     const definition = this.#registry.get(String(row['type']));
     const retryAt = now + backoffDelay(attempts, definition?.backoff ?? defaultBackoff);
-    tx.prepare(
+    this.#sql(tx, 
       "UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, error_kind = ?, dispatched_at = NULL, run = run + ? WHERE id = ?",
     ).run(retryAt, reason, kind, options.nextRunOnRetry ? 1 : 0, id);
     return { state: JobState.Queued, retryAt };
@@ -250,11 +261,9 @@ export class JobLedger {
    */
   recoverInterrupted(tx: DatabaseSync): number {
     const now = this.#now();
-    const failed = tx
-      .prepare("UPDATE jobs SET state = 'failed', finished_at = ?, last_error = 'interrupted (process stopped while running)', error_kind = 'interrupted' WHERE state = 'running' AND attempts >= max_attempts")
+    const failed = this.#sql(tx, "UPDATE jobs SET state = 'failed', finished_at = ?, last_error = 'interrupted (process stopped while running)', error_kind = 'interrupted' WHERE state = 'running' AND attempts >= max_attempts")
       .run(now).changes;
-    const requeued = tx
-      .prepare("UPDATE jobs SET state = 'queued', run_at = ?, last_error = 'interrupted (process stopped while running)', error_kind = 'interrupted' WHERE state = 'running'")
+    const requeued = this.#sql(tx, "UPDATE jobs SET state = 'queued', run_at = ?, last_error = 'interrupted (process stopped while running)', error_kind = 'interrupted' WHERE state = 'running'")
       .run(now).changes;
     return Number(failed) + Number(requeued);
   }
@@ -264,7 +273,7 @@ export class JobLedger {
    * number, so that a late answer of the cut-off run is ignored.
    */
   requeue(tx: DatabaseSync, id: number, run: number): void {
-    tx.prepare(
+    this.#sql(tx, 
       "UPDATE jobs SET state = 'queued', attempts = MAX(0, attempts - 1), run = run + 1, run_at = ?, dispatched_at = NULL, last_error = 'interrupted by shutdown', error_kind = 'interrupted' WHERE id = ? AND run = ? AND state IN ('running', 'queued')",
     ).run(this.#now(), id, run);
   }
@@ -272,14 +281,13 @@ export class JobLedger {
   /** The earliest due time of waiting jobs of these types, for the wake-up timer. */
   nextRunAt(types: readonly string[]): number | null {
     if (types.length === 0) return null;
-    const row = this.db.sqlite
-      .prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued' AND dispatched_at IS NULL AND type IN (${types.map(() => '?').join(', ')})`)
+    const row = this.#sql(this.db.sqlite, `SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued' AND dispatched_at IS NULL AND type IN (${types.map(() => '?').join(', ')})`)
       .get(...types);
     return row?.['t'] === null || row?.['t'] === undefined ? null : Number(row['t']);
   }
 
   get(id: number): JobRecord | undefined {
-    const row = this.db.sqlite.prepare('SELECT * FROM jobs WHERE id = ?').get(id);
+    const row = this.#sql(this.db.sqlite, 'SELECT * FROM jobs WHERE id = ?').get(id);
     return row === undefined ? undefined : toRecord(row);
   }
 
@@ -299,19 +307,17 @@ export class JobLedger {
       where.push('id < ?');
       args.push(filter.before);
     }
-    const rows = this.db.sqlite
-      .prepare(`SELECT * FROM jobs ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id DESC LIMIT ?`)
+    const rows = this.#sql(this.db.sqlite, `SELECT * FROM jobs ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY id DESC LIMIT ?`)
       .all(...args, limit + 1);
     const items = rows.slice(0, limit).map(toRecord);
     return { items, next: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
   }
 
   retry(tx: DatabaseSync, id: number): JobRecord {
-    const row = tx.prepare('SELECT * FROM jobs WHERE id = ?').get(id);
+    const row = this.#sql(tx, 'SELECT * FROM jobs WHERE id = ?').get(id);
     if (row === undefined) throw new GatewayError(ErrorCode.NotFound, `job ${id} does not exist`);
     if (row['state'] !== JobState.Failed) throw new GatewayError(ErrorCode.Conflict, `job ${id} is ${String(row['state'])}; only failed jobs can be retried`);
-    const updated = tx
-      .prepare(
+    const updated = this.#sql(tx, 
         "UPDATE jobs SET state = 'queued', attempts = 0, run = run + 1, run_at = ?, finished_at = NULL, progress = 0, dispatched_at = NULL WHERE id = ? RETURNING *",
       )
       .get(this.#now(), id);
@@ -320,7 +326,7 @@ export class JobLedger {
 
   /** Jobs waiting, running and failed (completed ones are not counted: cheap enough for a health check). */
   counts(): { queued: number; running: number; failed: number } {
-    const count = this.db.sqlite.prepare('SELECT COUNT(*) AS n FROM jobs WHERE state = ?');
+    const count = this.#sql(this.db.sqlite, 'SELECT COUNT(*) AS n FROM jobs WHERE state = ?');
     const n = (state: JobState) => Number(count.get(state)?.['n'] ?? 0);
     return { queued: n(JobState.Queued), running: n(JobState.Running), failed: n(JobState.Failed) };
   }
@@ -328,7 +334,7 @@ export class JobLedger {
   /** Forgets completed jobs and failed ones older than the given ages (by finish time). */
   prune(keepCompletedMs: number, keepFailedMs: number): number {
     const now = this.#now();
-    const del = this.db.sqlite.prepare('DELETE FROM jobs WHERE state = ? AND finished_at < ?');
+    const del = this.#sql(this.db.sqlite, 'DELETE FROM jobs WHERE state = ? AND finished_at < ?');
     return Number(del.run(JobState.Completed, now - keepCompletedMs).changes) + Number(del.run(JobState.Failed, now - keepFailedMs).changes);
   }
 }
