@@ -1,7 +1,7 @@
 import path from 'node:path';
 import dimse from 'dcmjs-dimse';
 import type { DestinationStream } from 'pino';
-import { ArchiveStore, DiskGuard, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
+import { ArchiveStore, DiskGuard, ImportFolder, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
@@ -10,6 +10,7 @@ import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
+import { importFolderRouter } from './http/import-folder-router.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
@@ -197,6 +198,21 @@ export class Gateway {
         implementation: { classUid: dimse.Implementation.getImplementationClassUid(), versionName: `DCMGW_${version}` },
       });
       await archive.removeLeftovers();
+      let importFolder: ImportFolder | undefined;
+      if (config.archive.importFolder.path !== undefined) {
+        const started = new ImportFolder({
+          folder: path.resolve(config.archive.importFolder.path),
+          archive,
+          pollMs: config.archive.importFolder.pollSeconds * 1000,
+          settleMs: config.archive.importFolder.settleSeconds * 1000,
+          afterImport: config.archive.importFolder.afterImport,
+          clock: this.clock,
+          log: log.child({ component: 'import-folder' }),
+        });
+        await started.start();
+        importFolder = started;
+        this.#stoppables.push({ name: 'import-folder', stop: () => started.stop() });
+      }
       const allowed = config.archive.sopClasses.allow.length > 0 ? config.archive.sopClasses.allow : storageSopClasses;
 
       const associations = new AssociationRepository(db);
@@ -236,6 +252,7 @@ export class Gateway {
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': worklistFolderRouter(folder),
             studies: studiesRouter(archiveRepository),
+            'import-folder': importFolderRouter(importFolder),
             instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
             associations: associationsRouter({
               associations,

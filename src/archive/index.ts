@@ -4,3 +4,4 @@ export { IncomingFile } from './incoming-file.ts';
 export { instanceReceivedJob, instanceReceivedType, type InstanceReceivedPayload } from './instance-received-job.ts';
 export { storageSopClasses, storageTransferSyntaxes } from './sop-classes.ts';
 export { part10Header } from './part10-header.ts';
+export { ImportFolder, type ImportReport } from './import-folder.ts';

@@ -134,6 +134,18 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** A folder whose DICOM Part 10 files are imported like received instances. */
+        importFolder: z
+          .object({
+            path: z.string().min(1).optional(),
+            pollSeconds: z.number().min(0.5).max(3600).default(5),
+            /** move: imported files go to `processed/` in the folder; delete: they are removed. */
+            afterImport: z.enum(['move', 'delete']).default('move'),
+            /** A file is taken only when it has not changed for this long (it may still be being copied). */
+            settleSeconds: z.number().min(0).max(3600).default(2),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,0 +1,154 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Clock } from '../clock.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import type { Logger } from '../log.ts';
+import type { ArchiveStore } from './archive-store.ts';
+import { readPart10Meta } from './part10-meta.ts';
+
+export interface ImportFolderDeps {
+  folder: string;
+  archive: ArchiveStore;
+  pollMs: number;
+  settleMs: number;
+  afterImport: 'move' | 'delete';
+  clock: Clock;
+  log: Logger;
+}
+
+export interface ImportReport {
+  folder: string;
+  lastScan: string | null;
+  imported: number;
+  failed: number;
+}
+
+const processedDir = 'processed';
+const errorDir = 'error';
+
+/**
+ * Imports the DICOM Part 10 files dropped into a folder the way a C-STORE is received (durably,
+ * indexed, with its follow-up job). An imported file then goes to `processed/` (or is removed); one
+ * that cannot be imported goes to `error/` with a `.reason.txt` beside it. Nothing is skipped silently.
+ */
+export class ImportFolder {
+  readonly #deps: ImportFolderDeps;
+  #cancelTimer: (() => void) | undefined;
+  #scanning: Promise<ImportReport> | undefined;
+  #stopped = true;
+  #report: ImportReport;
+
+  constructor(deps: ImportFolderDeps) {
+    this.#deps = deps;
+    this.#report = { folder: deps.folder, lastScan: null, imported: 0, failed: 0 };
+  }
+
+  async start(): Promise<void> {
+    for (const dir of [this.#deps.folder, path.join(this.#deps.folder, processedDir), path.join(this.#deps.folder, errorDir)]) await mkdir(dir, { recursive: true });
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#cancelTimer?.();
+    await this.#scanning;
+  }
+
+  report(): ImportReport {
+    return { ...this.#report };
+  }
+
+  #schedule(ms: number): void {
+    if (this.#stopped) return;
+    this.#cancelTimer = this.#deps.clock.setTimer(ms, () => {
+      void this.scan().finally(() => this.#schedule(this.#deps.pollMs));
+    });
+  }
+
+  /** One pass; concurrent callers share the pass under way. */
+  scan(): Promise<ImportReport> {
+    this.#scanning ??= this.#scan().finally(() => {
+      this.#scanning = undefined;
+    });
+    return this.#scanning;
+  }
+
+  async #scan(): Promise<ImportReport> {
+    let names: string[];
+    try {
+      names = (await readdir(this.#deps.folder, { withFileTypes: true })).filter((e) => e.isFile() && !e.name.endsWith('.reason.txt')).map((e) => e.name);
+    } catch (err) {
+      this.#deps.log.error({ folder: this.#deps.folder, err }, 'cannot read the import folder');
+      return this.report();
+    }
+    for (const name of names.sort()) {
+      if (this.#stopped) break;
+      await this.#importOne(name);
+    }
+    this.#report.lastScan = this.#deps.clock.now().toISOString();
+    return this.report();
+  }
+
+  async #importOne(name: string): Promise<void> {
+    const file = path.join(this.#deps.folder, name);
+    let size: number;
+    try {
+      const s = await stat(file);
+      // File times are the file system's (real time): a file still being copied is left for later.
+      if (Date.now() - s.mtimeMs < this.#deps.settleMs) return;
+      size = s.size;
+    } catch {
+      return;
+    }
+    try {
+      const head = Buffer.alloc(Math.min(size, 64 * 1024));
+      const handle = await open(file, 'r');
+      try {
+        await handle.read(head, 0, head.length, 0);
+      } finally {
+        await handle.close();
+      }
+      const meta = readPart10Meta(head);
+      const request = { sopClassUid: meta.sopClassUid, sopInstanceUid: meta.sopInstanceUid, transferSyntaxUid: meta.transferSyntaxUid, callingAeTitle: '', associationId: 'import-folder' };
+      const incoming = this.#deps.archive.begin(request);
+      try {
+        for await (const chunk of createReadStream(file, { start: meta.datasetOffset })) {
+          if (!incoming.write(chunk as Buffer)) await new Promise<void>((resolve) => incoming.onDrain(resolve));
+        }
+      } catch (err) {
+        await incoming.discard();
+        throw err;
+      }
+      const outcome = await this.#deps.archive.complete(incoming, request);
+      if (this.#deps.afterImport === 'delete') await unlink(file);
+      else await rename(file, await this.#free(path.join(this.#deps.folder, processedDir), name));
+      this.#report.imported++;
+      this.#deps.log.info({ file: name, outcome: outcome.kind }, 'file imported');
+    } catch (err) {
+      const reason = isGatewayError(err) ? (err.publicDetail ?? err.message) : (err as Error).message;
+      this.#report.failed++;
+      this.#deps.log.warn({ file: name, reason }, 'file not imported: moved to error/');
+      try {
+        const target = await this.#free(path.join(this.#deps.folder, errorDir), name);
+        await rename(file, target);
+        await writeFile(`${target}.reason.txt`, `${reason}\n`);
+      } catch (moveErr) {
+        this.#deps.log.error({ file: name, err: moveErr }, 'could not move a file that failed to import');
+      }
+    }
+  }
+
+  /** A name in `dir` that is not taken yet (a second file of the same name gets a suffix). */
+  async #free(dir: string, name: string): Promise<string> {
+    for (let i = 0; ; i++) {
+      const candidate = path.join(dir, i === 0 ? name : `${name}.${i}`);
+      try {
+        await stat(candidate);
+      } catch {
+        return candidate;
+      }
+    }
+  }
+}
