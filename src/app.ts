@@ -16,7 +16,7 @@ import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
-import { MppsService, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
+import { MppsService, studyOrderLinker, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -196,6 +196,7 @@ export class Gateway {
         log: log.child({ component: 'archive' }),
         duplicates: config.archive.duplicates,
         implementation: { classUid: dimse.Implementation.getImplementationClassUid(), versionName: `DCMGW_${version}` },
+        onIndexed: studyOrderLinker({ worklist: worklistRepository, archive: archiveRepository, stepFollowsImages: config.worklist.stepFollowsImages }),
       });
       await archive.removeLeftovers();
       let importFolder: ImportFolder | undefined;

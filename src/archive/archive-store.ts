@@ -1,3 +1,4 @@
+import type { DatabaseSync } from 'node:sqlite';
 import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
@@ -37,6 +38,8 @@ export interface ArchiveStoreDeps {
   log: Logger;
   duplicates: DuplicatePolicy;
   implementation: { classUid: string; versionName: string };
+  /** Runs in the indexing transaction (the worklist links the study to its order there). */
+  onIndexed?: (tx: DatabaseSync, study: { studyInstanceUid: string; accessionNumber: string; patientId: string; studyDate: string; modality: string }, now: string) => void;
 }
 
 const invalid = (detail: string): GatewayError => new GatewayError(ErrorCode.Invalid, detail, { publicDetail: detail });
@@ -198,6 +201,7 @@ export class ArchiveStore {
           },
           duplicates === DuplicatePolicy.Overwrite,
         );
+        this.#deps.onIndexed?.(tx, { studyInstanceUid: a.studyInstanceUid, accessionNumber: a.accessionNumber, patientId: a.patientId, studyDate: a.studyDate, modality: a.modality }, receivedAt);
         this.#deps.jobs.enqueueInTransaction(tx, {
           type: instanceReceivedType,
           payload: { instanceId: result.instanceId, sopInstanceUid: a.sopInstanceUid },

@@ -103,6 +103,8 @@ export const configSchema = z
         offerInProgress: z.boolean().default(false),
         /** A query with more matches gets the first ones and ends with A700 "too many matches". */
         maxResults: z.number().int().min(1).max(100_000).default(1000),
+        /** A step still scheduled goes to in progress when images of its study arrive (for devices that send no MPPS). */
+        stepFollowsImages: z.boolean().default(true),
         /** fuzzy: person names match case- and accent-insensitively (MULLER*, MUELLER*, müller* all find Müller); exact: as PS3.4 says for other VRs. */
         personNameMatching: z.enum(['fuzzy', 'exact']).default('fuzzy'),
         cleanup: z

@@ -58,6 +58,16 @@ export interface StudySummary {
   series: number;
   instances: number;
   updatedAt: string;
+  /** The worklist order the study fulfilled, if it was linked to one. */
+  order: StudyOrder | null;
+}
+
+/** The link from a study to the order it fulfilled. */
+export interface StudyOrder {
+  itemId: string;
+  accessionNumber: string;
+  requestedProcedureId: string;
+  stepId: string;
 }
 
 export interface SeriesSummary {
@@ -242,8 +252,25 @@ export class ArchiveRepository {
         series: Number(r['series_count']),
         instances: Number(r['instance_count']),
         updatedAt: s(r['updated_at']),
+        order:
+          r['order_item_id'] === null
+            ? null
+            : { itemId: s(r['order_item_id']), accessionNumber: s(r['order_accession_number']), requestedProcedureId: s(r['order_requested_procedure_id']), stepId: s(r['order_step_id']) },
       })),
     };
+  }
+
+  /** Whether the study is linked to an order already. */
+  isLinked(tx: DatabaseSync, studyInstanceUid: string): boolean {
+    const row = this.#prepare(tx, 'SELECT order_item_id FROM studies WHERE study_instance_uid = ?').get(studyInstanceUid) as { order_item_id: string | null } | undefined;
+    return row?.order_item_id !== null && row?.order_item_id !== undefined;
+  }
+
+  linkOrder(tx: DatabaseSync, studyInstanceUid: string, order: StudyOrder): void {
+    this.#prepare(
+      tx,
+      'UPDATE studies SET order_item_id = ?, order_accession_number = ?, order_requested_procedure_id = ?, order_step_id = ? WHERE study_instance_uid = ? AND order_item_id IS NULL',
+    ).run(order.itemId, order.accessionNumber, order.requestedProcedureId, order.stepId, studyInstanceUid);
   }
 
   /** The series of a study, or undefined when the study is unknown. */

@@ -204,6 +204,31 @@ export class WorklistRepository {
     return rows.map((r) => [r.item_id, r.step_id]);
   }
 
+  /**
+   * The step a received study fulfils: by its Study Instance UID, else its accession number, else the
+   * patient ID with the study date and modality. Steps still open and of the study's modality first.
+   */
+  findStepForStudy(
+    tx: DatabaseSync,
+    s: { studyInstanceUid: string; accessionNumber: string; patientId: string; studyDate: string; modality: string },
+  ): { itemId: string; stepId: string; status: StepStatus; accessionNumber: string; requestedProcedureId: string } | undefined {
+    const select = `SELECT s.item_id, s.step_id, s.status, i.accession_number, json_extract(i.data, '$.requestedProcedure.id') AS rp
+      FROM worklist_steps s JOIN worklist_items i ON i.id = s.item_id JOIN patients p ON p.id = i.patient_ref`;
+    const order = `ORDER BY s.status IN ('scheduled', 'in_progress') DESC, s.modality = ? DESC, s.start_date, s.start_time LIMIT 1`;
+    type Found = { item_id: string; step_id: string; status: StepStatus; accession_number: string; rp: string | null };
+    const found =
+      (tx.prepare(`${select} WHERE i.study_instance_uid = ? ${order}`).get(s.studyInstanceUid, s.modality) as Found | undefined) ??
+      (s.accessionNumber === '' ? undefined : (tx.prepare(`${select} WHERE i.accession_number = ? ${order}`).get(s.accessionNumber, s.modality) as Found | undefined)) ??
+      (s.patientId === '' || s.studyDate === '' || s.modality === ''
+        ? undefined
+        : (tx
+            .prepare(`${select} WHERE p.patient_id = ? AND s.start_date = ? AND s.modality = ? AND s.status IN ('scheduled', 'in_progress') ${order}`)
+            .get(s.patientId, s.studyDate, s.modality, s.modality) as Found | undefined));
+    return found === undefined
+      ? undefined
+      : { itemId: found.item_id, stepId: found.step_id, status: found.status, accessionNumber: found.accession_number, requestedProcedureId: found.rp ?? '' };
+  }
+
   findBySourceFile(file: string): string | undefined {
     const row = this.#db.sqlite.prepare('SELECT id FROM worklist_items WHERE source_file = ?').get(file) as { id: string } | undefined;
     return row?.id;

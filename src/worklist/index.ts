@@ -3,3 +3,4 @@ export { itemKeywords, itemResource, stepKeywords, dicomStepStatus } from './rep
 export { WorklistFolder, type FolderReport, type FolderFileError, type WorklistFolderDeps } from './folder-import.ts';
 export { MppsService, type MppsServiceDeps } from './mpps-service.ts';
 export { WorklistQuery, TooManyMatches, type WorklistAnswer, type WorklistAsker, type WorklistQueryDeps } from './query.ts';
+export { studyOrderLinker, type ReceivedStudy } from './study-link.ts';

@@ -15,6 +15,11 @@ export const archive: Migration = {
       study_id TEXT NOT NULL DEFAULT '',
       description TEXT NOT NULL DEFAULT '',
       referring_physician TEXT NOT NULL DEFAULT '',
+      -- The order the study fulfilled; kept when the worklist item is cleaned up (no foreign key).
+      order_item_id TEXT,
+      order_accession_number TEXT NOT NULL DEFAULT '',
+      order_requested_procedure_id TEXT NOT NULL DEFAULT '',
+      order_step_id TEXT NOT NULL DEFAULT '',
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL
     ) STRICT;
