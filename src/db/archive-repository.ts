@@ -125,20 +125,12 @@ function toInstance(r: InstanceRow): StoredInstance {
 /** The archive index: studies, series and instances, with patients in the worklist's `patients` table. */
 export class ArchiveRepository {
   readonly #db: Database;
-  /** Prepared once: compiling the statements cost more than running them on the store path. */
-  readonly #statements = new Map<string, StatementSync>();
   constructor(db: Database) {
     this.#db = db;
   }
 
   #prepare(tx: DatabaseSync, sql: string): StatementSync {
-    if (tx !== this.#db.sqlite) return tx.prepare(sql);
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = tx.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.#db.statement(sql, tx);
   }
 
   instance(sopInstanceUid: string, tx: DatabaseSync = this.#db.sqlite): StoredInstance | undefined {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 import { applyMigrations } from './migrate.ts';
 
@@ -32,6 +32,23 @@ export class Database {
 
   private constructor(sqlite: DatabaseSync) {
     this.sqlite = sqlite;
+  }
+
+  readonly #statements = new Map<string, StatementSync>();
+
+  /**
+   * A statement prepared once for this connection. On hot paths (every stored instance, every job)
+   * preparing a statement costs about as much as running it. `tx` is the handle a transaction
+   * callback got: always this connection, but checked, so that a stray handle never gets ours.
+   */
+  statement(sql: string, tx: DatabaseSync = this.sqlite): StatementSync {
+    if (tx !== this.sqlite) return tx.prepare(sql);
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.sqlite.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   static open(options: OpenOptions): Database {

@@ -84,19 +84,8 @@ export class JobLedger {
     return this.#clock.now().getTime();
   }
 
-  /**
-   * Statements prepared once: the ledger runs a few statements per job on the event loop, and
-   * preparing them cost about as much as running them.
-   */
-  readonly #statements = new Map<string, StatementSync>();
   #sql(tx: DatabaseSync, sql: string): StatementSync {
-    if (tx !== this.db.sqlite) return tx.prepare(sql);
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = tx.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
+    return this.db.statement(sql, tx);
   }
 
   insert(tx: DatabaseSync, request: EnqueueRequest, schedule: string | null = null): EnqueueResult {
