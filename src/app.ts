@@ -5,12 +5,13 @@ import { ArchiveStore, DiskGuard, ImportFolder, storageSopClasses, storageTransf
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { importFolderRouter } from './http/import-folder-router.ts';
+import { patientsRouter } from './http/patients-router.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
@@ -253,6 +254,7 @@ export class Gateway {
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': worklistFolderRouter(folder),
             studies: studiesRouter(archiveRepository),
+            patients: patientsRouter(new PatientRepository(db)),
             'import-folder': importFolderRouter(importFolder),
             instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
             associations: associationsRouter({

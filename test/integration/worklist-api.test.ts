@@ -160,3 +160,17 @@ describe('worklist daily cleanup', () => {
     assert.equal(jobs[0]?.state, 'completed');
   });
 });
+
+describe('patients', () => {
+  test('the registry lists patients from orders, by ID or the start of the family name, with counts', async () => {
+    const gw = await startGateway();
+    await post(gw, order);
+    await post(gw, { ...order, PatientID: 'PVS-9', PatientName: 'Schmidt^Anna', AccessionNumber: 'ACC-9' });
+    const list = async (q: string) => (await (await gw.api(`/api/v1/patients${q}`)).json()) as { items: { patientId: string; name: { family: string }; worklistItems: number }[]; total: number };
+    assert.deepEqual((await list('')).items.map((p) => p.patientId), ['PVS-4711', 'PVS-9']);
+    assert.deepEqual((await list('?name=schm')).items.map((p) => [p.patientId, p.worklistItems]), [['PVS-9', 1]]);
+    assert.deepEqual((await list('?patientId=PVS-4711')).items.map((p) => p.name.family), ['Müller']);
+    assert.equal((await list('?name=%25')).total, 0, 'a % in the name is a character, not a wildcard');
+    assert.equal((await gw.api('/api/v1/patients?limit=0')).status, 400);
+  });
+});
