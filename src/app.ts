@@ -1,7 +1,7 @@
 import path from 'node:path';
 import dimse from 'dcmjs-dimse';
 import type { DestinationStream } from 'pino';
-import { ArchiveStore, DiskGuard, ImportFolder, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
+import { ArchiveStore, DiskGuard, ImportFolder, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
@@ -200,6 +200,16 @@ export class Gateway {
         onIndexed: studyOrderLinker({ worklist: worklistRepository, archive: archiveRepository, stepFollowsImages: config.worklist.stepFollowsImages }),
       });
       await archive.removeLeftovers();
+      const stability = new StudyStability({
+        db,
+        repository: archiveRepository,
+        jobs,
+        clock: this.clock,
+        log: log.child({ component: 'studies' }),
+        quietMs: config.archive.studyQuietSeconds * 1000,
+      });
+      stability.start();
+      this.#stoppables.push({ name: 'study-stability', stop: () => stability.stop() });
       let importFolder: ImportFolder | undefined;
       if (config.archive.importFolder.path !== undefined) {
         const started = new ImportFolder({

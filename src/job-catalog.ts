@@ -3,6 +3,7 @@ import type { GatewayConfig } from './config/index.ts';
 import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { instanceReceivedJob } from './archive/instance-received-job.ts';
+import { studyStableJob } from './archive/study-stable-job.ts';
 import { worklistCleanupJob, worklistCleanupSchedule } from './worklist/cleanup-job.ts';
 
 /** The job types of the gateway and their schedules; capabilities add theirs here. */
@@ -18,7 +19,7 @@ export interface JobCatalog {
  */
 export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
   return {
-    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }), instanceReceivedJob()],
+    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }), instanceReceivedJob(), studyStableJob()],
     schedules: [worklistCleanupSchedule(deps.config.worklist.cleanup.hour)],
   };
 }

@@ -5,3 +5,5 @@ export { instanceReceivedJob, instanceReceivedType, type InstanceReceivedPayload
 export { storageSopClasses, storageTransferSyntaxes } from './sop-classes.ts';
 export { part10Header } from './part10-header.ts';
 export { ImportFolder, type ImportReport } from './import-folder.ts';
+export { StudyStability } from './study-stability.ts';
+export { studyStableJob, studyStableType, type StudyStablePayload } from './study-stable-job.ts';

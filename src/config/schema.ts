@@ -136,6 +136,8 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** A study counts as complete after this long without a new instance; that starts its per-study work. */
+        studyQuietSeconds: z.number().min(1).max(86_400).default(60),
         /** A folder whose DICOM Part 10 files are imported like received instances. */
         importFolder: z
           .object({

@@ -161,7 +161,7 @@ export class ArchiveRepository {
           tx,
           `INSERT INTO studies (study_instance_uid, patient_ref, study_date, study_time, accession_number, study_id, description, referring_physician, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (study_instance_uid) DO UPDATE SET updated_at = excluded.updated_at RETURNING id`,
+           ON CONFLICT (study_instance_uid) DO UPDATE SET updated_at = excluded.updated_at, stable_at = NULL RETURNING id`,
         )
         .get(study.studyInstanceUid, patientRef, study.studyDate, study.studyTime, study.accessionNumber, study.studyId, study.description, study.referringPhysician, now, now) as { id: number }
     ).id;
@@ -250,6 +250,17 @@ export class ArchiveRepository {
             : { itemId: s(r['order_item_id']), accessionNumber: s(r['order_accession_number']), requestedProcedureId: s(r['order_requested_procedure_id']), stepId: s(r['order_step_id']) },
       })),
     };
+  }
+
+  /**
+   * Marks the studies without a new instance since `quietBefore` as stable (complete) and returns
+   * their UIDs; a study that gets another instance later opens again.
+   */
+  markStable(tx: DatabaseSync, quietBefore: string, now: string): string[] {
+    const rows = this.#prepare(tx, 'UPDATE studies SET stable_at = ? WHERE stable_at IS NULL AND updated_at <= ? RETURNING study_instance_uid').all(now, quietBefore) as {
+      study_instance_uid: string;
+    }[];
+    return rows.map((r) => r.study_instance_uid);
   }
 
   /** Whether the study is linked to an order already. */

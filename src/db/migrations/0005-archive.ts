@@ -20,12 +20,15 @@ export const archive: Migration = {
       order_accession_number TEXT NOT NULL DEFAULT '',
       order_requested_procedure_id TEXT NOT NULL DEFAULT '',
       order_step_id TEXT NOT NULL DEFAULT '',
+      -- When the study was found complete (a quiet time without new instances); NULL while it is open.
+      stable_at TEXT,
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL
     ) STRICT;
     CREATE INDEX studies_patient ON studies (patient_ref);
     CREATE INDEX studies_date ON studies (study_date);
     CREATE INDEX studies_accession ON studies (accession_number);
+    CREATE INDEX studies_open ON studies (updated_at) WHERE stable_at IS NULL;
 
     CREATE TABLE series (
       id INTEGER PRIMARY KEY,
