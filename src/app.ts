@@ -10,11 +10,11 @@ import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
-import { importFolderRouter } from './http/import-folder-router.ts';
+import { folderRouter } from './http/folder-router.ts';
 import { patientsRouter } from './http/patients-router.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
-import { worklistFolderRouter, worklistRouter } from './http/worklist-router.ts';
+import { worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
 import { version } from './version.ts';
 import { MppsService, studyOrderLinker, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
@@ -262,10 +262,10 @@ export class Gateway {
           routers: {
             jobs: jobsRouter(jobs),
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
-            'worklist-folder': worklistFolderRouter(folder),
+            'worklist-folder': folderRouter(folder, 'no worklist folder is configured (worklist.folder)'),
             studies: studiesRouter(archiveRepository),
             patients: patientsRouter(new PatientRepository(db)),
-            'import-folder': importFolderRouter(importFolder),
+            'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
             instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
             associations: associationsRouter({
               associations,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
+import { Poller } from '../poller.ts';
 import type { ArchiveStore } from './archive-store.ts';
 import { readPart10Meta } from './part10-meta.ts';
 
@@ -34,45 +35,31 @@ const errorDir = 'error';
  */
 export class ImportFolder {
   readonly #deps: ImportFolderDeps;
-  #cancelTimer: (() => void) | undefined;
-  #scanning: Promise<ImportReport> | undefined;
-  #stopped = true;
+  readonly #poller: Poller<ImportReport>;
   #report: ImportReport;
 
   constructor(deps: ImportFolderDeps) {
     this.#deps = deps;
     this.#report = { folder: deps.folder, lastScan: null, imported: 0, failed: 0 };
+    this.#poller = new Poller(deps.clock, deps.pollMs, () => this.#scan());
   }
 
   async start(): Promise<void> {
     for (const dir of [this.#deps.folder, path.join(this.#deps.folder, processedDir), path.join(this.#deps.folder, errorDir)]) await mkdir(dir, { recursive: true });
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#poller.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#cancelTimer?.();
-    await this.#scanning;
+  stop(): Promise<void> {
+    return this.#poller.stop();
   }
 
   report(): ImportReport {
     return { ...this.#report };
   }
 
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#cancelTimer = this.#deps.clock.setTimer(ms, () => {
-      void this.scan().finally(() => this.#schedule(this.#deps.pollMs));
-    });
-  }
-
   /** One pass; concurrent callers share the pass under way. */
   scan(): Promise<ImportReport> {
-    this.#scanning ??= this.#scan().finally(() => {
-      this.#scanning = undefined;
-    });
-    return this.#scanning;
+    return this.#poller.run();
   }
 
   async #scan(): Promise<ImportReport> {
@@ -84,7 +71,7 @@ export class ImportFolder {
       return this.report();
     }
     for (const name of names.sort()) {
-      if (this.#stopped) break;
+      if (this.#poller.stopped) break;
       await this.#importOne(name);
     }
     this.#report.lastScan = this.#deps.clock.now().toISOString();

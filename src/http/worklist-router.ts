@@ -4,8 +4,7 @@ import { parseDateInput } from '../domain/date-input.ts';
 import { stepStatuses } from '../domain/worklist-item.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import { fromDicomJsonModel } from '../dicom/index.ts';
-import { ErrorCode, GatewayError } from '../domain/errors.ts';
-import { itemResource, type WorklistFolder, type WorklistService } from '../worklist/index.ts';
+import { itemResource, type WorklistService } from '../worklist/index.ts';
 
 function searchSchema(timeZone: string) {
   const date = z.string().transform((s, ctx) => {
@@ -87,22 +86,6 @@ export function worklistRouter(worklist: WorklistService, timeZone: string): Rou
   router.delete('/:id', async (req, res) => {
     await worklist.delete(req.params.id);
     res.status(204).end();
-  });
-  return router;
-}
-
-/** The `.wl` folder's state: files seen and those that could not be imported, with the reason. */
-export function worklistFolderRouter(folder: WorklistFolder | undefined): Router {
-  const router = Router();
-  const need = (): WorklistFolder => {
-    if (folder === undefined) throw new GatewayError(ErrorCode.NotFound, 'no worklist folder is configured (worklist.folder)');
-    return folder;
-  };
-  router.get('/', (_req, res) => {
-    res.json(need().report());
-  });
-  router.post('/scan', async (_req, res) => {
-    res.json(await need().scan());
   });
   return router;
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
+import { Poller } from '../poller.ts';
 import type { WorklistRepository } from '../db/index.ts';
 import { readDataset } from '../dicom/index.ts';
 import { isGatewayError } from '../domain/errors.ts';
@@ -52,30 +53,19 @@ export class WorklistFolder {
   readonly #errors = new Map<string, FolderFileError>();
   #lastScan: string | null = null;
   #fileCount = 0;
-  #cancelTimer: (() => void) | undefined;
-  #scanning: Promise<FolderReport> | undefined;
-  #stopped = false;
+  readonly #poller: Poller<FolderReport>;
 
   constructor(deps: WorklistFolderDeps) {
     this.#deps = deps;
+    this.#poller = new Poller(deps.clock, deps.pollMs, () => this.#scan());
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#poller.start();
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#cancelTimer?.();
-    await this.#scanning;
-  }
-
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
-    this.#cancelTimer = this.#deps.clock.setTimer(ms, () => {
-      void this.scan().finally(() => this.#schedule(this.#deps.pollMs));
-    });
+  stop(): Promise<void> {
+    return this.#poller.stop();
   }
 
   report(): FolderReport {
@@ -84,10 +74,7 @@ export class WorklistFolder {
 
   /** One pass over the folder; concurrent callers share the pass under way. */
   scan(): Promise<FolderReport> {
-    this.#scanning ??= this.#scan().finally(() => {
-      this.#scanning = undefined;
-    });
-    return this.#scanning;
+    return this.#poller.run();
   }
 
   async #scan(): Promise<FolderReport> {
