@@ -4,10 +4,10 @@
 // block); the 1,000 copies get distinct SOP Instance UIDs by patching the template's UID bytes (all
 // UIDs have the same length), in the meta header and the dataset alike. Each round gets fresh UIDs,
 // so that our gateway stores new instances every time (never the duplicate path).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { dcmtkEnv, startStorescp, tempDir, timed, type BenchContext, type Measurement, type Workload } from './support.ts';
+import { makeInstance } from '../fixtures/instances.ts';
+import { startStorescp, tempDir, timed, type BenchContext, type Measurement, type Workload } from './support.ts';
 
 const instances = 1000;
 const parallel = 4;
@@ -19,36 +19,7 @@ function sopUid(batch: number, i: number): string {
 }
 
 function template(dir: string): Buffer {
-  const rows = 128;
-  const columns = 160;
-  const pixels = Buffer.alloc(rows * columns * 2);
-  for (let i = 0; i < rows * columns; i++) pixels.writeUInt16LE((i * 7) % 4096, i * 2);
-  writeFileSync(path.join(dir, 'pixels.raw'), pixels);
-  const dump = [
-    '(0008,0005) CS [ISO_IR 100]',
-    '(0008,0016) UI [1.2.840.10008.5.1.4.1.1.2]',
-    `(0008,0018) UI [${sopUid(0, 0)}]`,
-    '(0008,0020) DA [20260315]',
-    '(0008,0060) CS [CT]',
-    '(0010,0010) PN [Müller^Jürgen]',
-    '(0010,0020) LO [BENCH-1]',
-    `(0020,000d) UI [${uidRoot}.1]`,
-    `(0020,000e) UI [${uidRoot}.2]`,
-    '(0028,0002) US 1',
-    '(0028,0004) CS [MONOCHROME2]',
-    `(0028,0010) US ${rows}`,
-    `(0028,0011) US ${columns}`,
-    '(0028,0100) US 16',
-    '(0028,0101) US 12',
-    '(0028,0102) US 11',
-    '(0028,0103) US 0',
-    '(0029,0010) LO [ACME 1.0]',
-    '(0029,1010) LO [private]',
-    '(7fe0,0010) OW =pixels.raw',
-  ].join('\n');
-  writeFileSync(path.join(dir, 'template.dump'), Buffer.from(dump, 'latin1'));
-  execFileSync('dump2dcm', ['+te', 'template.dump', 'template.dcm'], { cwd: dir, env: dcmtkEnv, stdio: 'pipe' });
-  return readFileSync(path.join(dir, 'template.dcm'));
+  return readFileSync(makeInstance(dir, 'template.dcm', { sopInstanceUid: sopUid(0, 0), studyInstanceUid: `${uidRoot}.1`, seriesInstanceUid: `${uidRoot}.2`, patientId: 'BENCH-1' }));
 }
 
 /** Writes the round's instances into `parallel` subfolders; returns them. */

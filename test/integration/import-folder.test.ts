@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import { startGateway } from '../support/gateway.ts';
-import { compress, datasetBytes, makeInstance } from '../support/storage-fixtures.ts';
+import { compress, datasetBytes, makeInstance } from '../../fixtures/instances.ts';
 import { tempDir } from '../support/temp.ts';
 
 describe('import folder', () => {

@@ -128,19 +128,30 @@ describe('outbox with the Redis driver', () => {
   test('stopping while Redis is away does not hang, and the jobs wait in the outbox', async () => {
     const { redis, db, clock, queue, store } = await setup('outbox-d');
     await queue.start();
-    assert.equal(queue.health().warning, undefined);
-    await redis.stop();
-    await waitFor(() => queue.health().warning?.includes('Redis unreachable'), { what: 'health says Redis is away' });
-    const a = await store(1);
-    const t0 = Date.now();
-    const stopping = queue.stop(Date.now() + 3000);
-    let stopped = false;
-    void stopping.then(() => (stopped = true));
-    // The shutdown deadline is kept by the clock.
-    await waitFor(() => stopped, { what: 'stopped', onPoll: () => clock.advance(100), timeoutMs: 30_000 });
-    assert.ok(Date.now() - t0 < 20_000);
-    assert.equal(queue.get(a.id)?.state, 'queued');
-    assert.equal(queue.get(a.id)?.dispatched, false);
-    db.close();
+    let stopping: Promise<void> | undefined;
+    try {
+      // The connection to Redis may still be on its way when start() returns.
+      await waitFor(() => queue.health().warning === undefined, { what: 'connected to Redis' });
+      await redis.stop();
+      await waitFor(() => queue.health().warning?.includes('Redis unreachable'), { what: 'health says Redis is away' });
+      const a = await store(1);
+      const t0 = Date.now();
+      stopping = queue.stop(Date.now() + 3000);
+      let stopped = false;
+      void stopping.then(() => (stopped = true));
+      // The shutdown deadline is kept by the clock.
+      await waitFor(() => stopped, { what: 'stopped', onPoll: () => clock.advance(100), timeoutMs: 30_000 });
+      assert.ok(Date.now() - t0 < 20_000);
+      assert.equal(queue.get(a.id)?.state, 'queued');
+      assert.equal(queue.get(a.id)?.dispatched, false);
+    } finally {
+      // A failed assertion must not leave the queue reconnecting forever (the test file would never end).
+      if (stopping === undefined) {
+        stopping = queue.stop(Date.now() + 1000);
+        const advance = setInterval(() => clock.advance(100), 5);
+        await stopping.finally(() => clearInterval(advance));
+      }
+      db.close();
+    }
   });
 });

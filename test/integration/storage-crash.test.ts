@@ -9,7 +9,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
 import { dcmtkEnv } from '../support/dcmtk.ts';
-import { makeInstance } from '../support/storage-fixtures.ts';
+import { makeInstance } from '../../fixtures/instances.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 

@@ -10,7 +10,7 @@ import { runTool } from '../support/dcmtk.ts';
 import { associateRq, pdu, RawPeer } from '../support/raw-dicom.ts';
 import { waitFor } from '../support/wait.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
-import { compress, ctImageStorage, datasetBytes, makeInstance } from '../support/storage-fixtures.ts';
+import { compress, ctImageStorage, datasetBytes, makeInstance } from '../../fixtures/instances.ts';
 import { tempDir } from '../support/temp.ts';
 
 const uidBase = '1.2.826.0.1.3680043.2.1125.9';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
-import { makeInstance } from '../support/storage-fixtures.ts';
+import { makeInstance } from '../../fixtures/instances.ts';
 import { tempDir } from '../support/temp.ts';
 
 // The fixtures carry StudyDate 20260315, AccessionNumber ACC123, Modality CT.

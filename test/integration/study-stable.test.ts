@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/clock.ts';
 import { runTool } from '../support/dcmtk.ts';
 import { startGateway } from '../support/gateway.ts';
-import { makeInstance } from '../support/storage-fixtures.ts';
+import { makeInstance } from '../../fixtures/instances.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 

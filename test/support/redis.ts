@@ -16,6 +16,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A free port below the ephemeral range (32768 and up on Linux), where the listeners that other test
+ * files open on port 0 never land: a Redis stopped and started again gets its port back.
+ */
+async function freeStablePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
 async function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -52,7 +68,7 @@ export interface RedisServer {
  */
 export async function startRedis(): Promise<RedisServer> {
   const dir = tempDir('gw-redis-');
-  const port = await freePort();
+  const port = await freeStablePort();
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
 
