@@ -12,7 +12,7 @@ import { systemClock } from '../src/clock.ts';
 import { Database } from '../src/db/index.ts';
 import { BullmqJobQueue, SqliteJobQueue, type AnyJobDefinition, type JobQueue } from '../src/jobs/index.ts';
 import { silentLogger } from '../src/log.ts';
-import type { BenchContext, Measurement, Workload } from './support.ts';
+import { freePort, type BenchContext, type Measurement, type Workload } from './support.ts';
 
 export interface BenchResult {
   workload: string;
@@ -52,16 +52,6 @@ function definitions(probe: Probe, concurrency: number): AnyJobDefinition[] {
   ];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 async function startRedis(dir: string): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();

@@ -1,26 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import dimse from 'dcmjs-dimse';
+import { sendRequests } from '../support/dimse-client.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 
 const mppsClass = '1.2.840.10008.3.1.2.3.3';
 
 type Req = InstanceType<typeof dimse.requests.NCreateRequest> | InstanceType<typeof dimse.requests.NSetRequest>;
 
-/** Sends the requests over one association from a dcmjs-dimse client; resolves with their statuses. */
-async function send(gw: RunningGateway, requests: Req[]): Promise<number[]> {
-  const client = new dimse.Client();
-  const statuses: number[] = [];
-  client.on('networkError', () => {});
-  const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
-  for (const request of requests) {
-    request.on('response', (response: { getStatus(): number }) => statuses.push(response.getStatus()));
-    client.addRequest(request);
-  }
-  client.send('127.0.0.1', gw.ports.dicom, 'US_1', 'DICOM_GATEWAY');
-  await closed;
-  return statuses;
-}
 
 function create(uid: string, status: string, accession: string, stepId: string): Req {
   const request = new dimse.requests.NCreateRequest(mppsClass, uid);
@@ -52,7 +39,7 @@ describe('MPPS over DICOM', () => {
     const item = (await res.json()) as { id: string };
     const state = async () => ((await (await gw.api(`/api/v1/worklist-items/${item.id}`)).json()) as { status: string }).status;
 
-    const statuses = await send(gw, [
+    const statuses = await sendRequests(gw, [
       create('1.2.826.0.1.3680043.10.999.1', 'COMPLETED', 'ACC1', 'S1'),
       create('1.2.826.0.1.3680043.10.999.1', 'IN PROGRESS', 'ACC1', 'S1'),
       create('1.2.826.0.1.3680043.10.999.1', 'IN PROGRESS', 'ACC1', 'S1'),
@@ -61,11 +48,11 @@ describe('MPPS over DICOM', () => {
     assert.deepEqual(statuses, [0x0106, 0x0000, 0x0111, 0x0112]);
     assert.equal(await state(), 'in_progress');
 
-    assert.deepEqual(await send(gw, [set('1.2.826.0.1.3680043.10.999.1', 'COMPLETED'), set('1.2.826.0.1.3680043.10.999.1', 'DISCONTINUED')]), [0x0000, 0x0110]);
+    assert.deepEqual(await sendRequests(gw, [set('1.2.826.0.1.3680043.10.999.1', 'COMPLETED'), set('1.2.826.0.1.3680043.10.999.1', 'DISCONTINUED')]), [0x0000, 0x0110]);
     assert.equal(await state(), 'completed');
 
     // Unscheduled: accepted and kept, no step to move.
-    assert.deepEqual(await send(gw, [create('1.2.826.0.1.3680043.10.999.2', 'IN PROGRESS', 'OTHER', 'X')]), [0x0000]);
+    assert.deepEqual(await sendRequests(gw, [create('1.2.826.0.1.3680043.10.999.2', 'IN PROGRESS', 'OTHER', 'X')]), [0x0000]);
     const count = gw.gateway.db.sqlite.prepare('SELECT COUNT(*) AS n FROM mpps_instances').get() as { n: number };
     assert.equal(count.n, 2);
     assert.ok(!gw.logs.raw.some((l) => l.includes('Müller')));

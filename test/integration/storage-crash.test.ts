@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { freePort } from '../support/ports.ts';
 import path from 'node:path';
 import { test } from 'node:test';
 import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
@@ -15,16 +15,6 @@ import { waitFor } from '../support/wait.ts';
 
 const token = 'crash-token-0123456789abcdef';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 test('kill -9 during an import: after the restart every instance answered Success is stored and indexed, no temp file stays', async () => {
   const dir = tempDir();

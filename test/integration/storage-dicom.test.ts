@@ -9,6 +9,7 @@ import dimse from 'dcmjs-dimse';
 import { runTool } from '../support/dcmtk.ts';
 import { associateRq, pdu, RawPeer } from '../support/raw-dicom.ts';
 import { waitFor } from '../support/wait.ts';
+import { sendRequests } from '../support/dimse-client.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { compress, ctImageStorage, datasetBytes, makeInstance } from '../../fixtures/instances.ts';
 import { tempDir } from '../support/temp.ts';
@@ -192,20 +193,6 @@ describe('Storage SCP with DCMTK storescu', () => {
   });
 });
 
-/** Sends C-STORE requests over one association from a dcmjs-dimse client; resolves with their statuses. */
-async function sendWithClient(gw: RunningGateway, requests: InstanceType<typeof dimse.requests.CStoreRequest>[]): Promise<number[]> {
-  const client = new dimse.Client();
-  const statuses: number[] = [];
-  client.on('networkError', () => {});
-  const closed = new Promise<void>((resolve) => client.on('closed', () => resolve()));
-  for (const request of requests) {
-    request.on('response', (response: { getStatus(): number }) => statuses.push(response.getStatus()));
-    client.addRequest(request);
-  }
-  client.send('127.0.0.1', gw.ports.dicom, 'US_1', 'DICOM_GATEWAY');
-  await closed;
-  return statuses;
-}
 
 function ctElements(sop: string | undefined): Record<string, unknown> {
   return {
@@ -236,7 +223,7 @@ describe('Storage SCP failure statuses', () => {
     const unreadable = new dimse.requests.CStoreRequest(garbage);
 
     const good = new dimse.requests.CStoreRequest(new dimse.Dataset(ctElements(`${uidBase}.9`), explicit));
-    const statuses = await sendWithClient(gw, [mismatch, missing, unreadable, good]);
+    const statuses = await sendRequests(gw, [mismatch, missing, unreadable, good]);
     assert.deepEqual(statuses, [0xa900, 0xa900, 0xc000, 0x0000]);
     for (const sop of ['5', '6', '7', '8']) assert.equal((await gw.api(`/api/v1/instances/${uidBase}.${sop}`)).status, 404);
     await instanceRow(gw, `${uidBase}.9`);

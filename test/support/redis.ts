@@ -3,18 +3,7 @@ import net from 'node:net';
 import { after } from 'node:test';
 import { tempDir } from './temp.ts';
 
-/** A free TCP port on loopback (bound and released; good enough for tests). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from './ports.ts';
 
 /**
  * A free port below the ephemeral range (32768 and up on Linux), where the listeners that other test
