@@ -1,0 +1,49 @@
+/** Bytes per base64 line: 76 characters (RFC 2045) hold 57 bytes. */
+const lineBytes = 57;
+
+/** Base64 in lines of 76 characters, each ending in CRLF, chunk by chunk as the bytes arrive. */
+export async function* base64Lines(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let carry = Buffer.alloc(0);
+  for await (const chunk of source) {
+    const data = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+    const whole = data.length - (data.length % lineBytes);
+    if (whole > 0) yield encodeLines(data.subarray(0, whole));
+    carry = Buffer.from(data.subarray(whole));
+  }
+  if (carry.length > 0) yield encodeLines(carry);
+}
+
+function encodeLines(data: Buffer): Buffer {
+  const lines: string[] = [];
+  for (let p = 0; p < data.length; p += lineBytes) lines.push(data.subarray(p, p + lineBytes).toString('base64'));
+  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'ascii');
+}
+
+/** Length of `base64Lines` output for `n` bytes. */
+export function base64LinesLength(n: number): number {
+  if (n === 0) return 0;
+  const full = Math.floor(n / lineBytes);
+  const rest = n % lineBytes;
+  return full * 78 + (rest === 0 ? 0 : Math.ceil(rest / 3) * 4 + 2);
+}
+
+/** Decodes base64 text arriving in chunks of any size, ignoring line breaks and other whitespace. */
+export class Base64Decoder {
+  #carry = '';
+
+  /** Throws on characters that are not base64. */
+  push(chunk: Buffer): Buffer {
+    const text = this.#carry + chunk.toString('latin1').replace(/[\r\n\t ]/g, '');
+    if (/[^A-Za-z0-9+/=]/.test(text)) throw new Error('invalid base64');
+    const whole = text.length - (text.length % 4);
+    this.#carry = text.slice(whole);
+    return Buffer.from(text.slice(0, whole), 'base64');
+  }
+
+  end(): Buffer {
+    if (this.#carry.length === 0) return Buffer.alloc(0);
+    const rest = this.#carry;
+    this.#carry = '';
+    return Buffer.from(rest, 'base64');
+  }
+}
