@@ -1,3 +1,5 @@
+import { MimeError } from './mime.ts';
+
 /** Bytes per base64 line: 76 characters (RFC 2045) hold 57 bytes. */
 const lineBytes = 57;
 
@@ -34,7 +36,7 @@ export class Base64Decoder {
   /** Throws on characters that are not base64. */
   push(chunk: Buffer): Buffer {
     const text = this.#carry + chunk.toString('latin1').replace(/[\r\n\t ]/g, '');
-    if (/[^A-Za-z0-9+/=]/.test(text)) throw new Error('invalid base64');
+    if (/[^A-Za-z0-9+/=]/.test(text)) throw new MimeError('invalid base64');
     const whole = text.length - (text.length % 4);
     this.#carry = text.slice(whole);
     return Buffer.from(text.slice(0, whole), 'base64');
