@@ -7,3 +7,4 @@ export { part10Header } from './part10-header.ts';
 export { ImportFolder, type ImportReport } from './import-folder.ts';
 export { StudyStability } from './study-stability.ts';
 export { studyStableJob, studyStableType, type StudyStablePayload } from './study-stable-job.ts';
+export { importPart10File } from './part10-import.ts';
