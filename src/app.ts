@@ -1,7 +1,8 @@
 import path from 'node:path';
 import dimse from 'dcmjs-dimse';
+import { Router } from 'express';
 import type { DestinationStream } from 'pino';
-import { ArchiveStore, DiskGuard, ImportFolder, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
+import { ArchiveStore, DiskGuard, importPart10File, ImportFolder, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
@@ -11,6 +12,8 @@ import { DicomListener, mppsService, storageService, verificationService, workli
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { folderRouter } from './http/folder-router.ts';
+import { mailRouter, studySendRouter } from './http/mail-router.ts';
+import { MailRelay } from './mail/index.ts';
 import { patientsRouter } from './http/patients-router.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
@@ -61,6 +64,7 @@ export class Gateway {
   #devices: DeviceRegistry | undefined;
   #worklist: WorklistService | undefined;
   #jobs: JobQueue | undefined;
+  #mail: MailRelay | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
   readonly #options: GatewayOptions;
@@ -97,6 +101,11 @@ export class Gateway {
     return this.#jobs;
   }
 
+  /** The e-mail relay; undefined when no mailbox is configured. */
+  get mail(): MailRelay | undefined {
+    return this.#mail;
+  }
+
   async start(): Promise<ListeningPorts> {
     const { config } = this;
     prepareDataDir(this.layout);
@@ -130,8 +139,28 @@ export class Gateway {
           ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })
           : new SqliteJobQueue(queueDeps);
       this.#jobs = jobs;
-      const catalog = jobCatalog({ config, log, clock: this.clock });
-      for (const definition of [...catalog.definitions, ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
+      const archiveRepository = new ArchiveRepository(db);
+      // The relay's job types must register before the queue starts; it imports through the archive store built below.
+      let archiveStore: ArchiveStore | undefined;
+      const mail =
+        config.mail.mailboxes.length === 0
+          ? undefined
+          : new MailRelay({
+              config: config.mail,
+              db,
+              archive: archiveRepository,
+              jobs,
+              dirs: { archive: this.layout.archive, mail: this.layout.mail },
+              importFile: (file, source) => {
+                if (archiveStore === undefined) throw new Error('the archive is not ready');
+                return importPart10File(archiveStore, file, source);
+              },
+              clock: this.clock,
+              log: log.child({ component: 'mail' }),
+            });
+      this.#mail = mail;
+      const catalog = jobCatalog({ config, log, clock: this.clock, ...(mail === undefined ? {} : { afterStudyStable: (tx, uid) => mail.routeStable(tx, uid) }) });
+      for (const definition of [...catalog.definitions, ...(mail?.jobDefinitions() ?? []), ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
       devices.syncFromConfig(config.devices);
@@ -183,7 +212,6 @@ export class Gateway {
       for (const schedule of [...catalog.schedules, ...(this.#options.jobs?.schedules ?? [])]) jobs.schedule(schedule);
       this.health.register('jobs', () => jobs.health());
 
-      const archiveRepository = new ArchiveRepository(db);
       const diskGuard = new DiskGuard({ dir: this.layout.archive, minFreeMb: config.archive.minFreeMb });
       await diskGuard.check();
       this.health.register('archive', () => diskGuard.health());
@@ -200,6 +228,12 @@ export class Gateway {
         onIndexed: studyOrderLinker({ worklist: worklistRepository, archive: archiveRepository, stepFollowsImages: config.worklist.stepFollowsImages }),
       });
       await archive.removeLeftovers();
+      archiveStore = archive;
+      if (mail !== undefined) {
+        mail.start();
+        this.#stoppables.push({ name: 'mail', stop: () => mail.stop() });
+        this.health.register('mail', () => mail.health());
+      }
       const stability = new StudyStability({
         db,
         repository: archiveRepository,
@@ -263,7 +297,8 @@ export class Gateway {
             jobs: jobsRouter(jobs),
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': folderRouter(folder, 'no worklist folder is configured (worklist.folder)'),
-            studies: studiesRouter(archiveRepository),
+            studies: Router().use(studiesRouter(archiveRepository), studySendRouter(mail)),
+            ...(mail === undefined ? {} : { mail: mailRouter(mail) }),
             patients: patientsRouter(new PatientRepository(db)),
             'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
             instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),

@@ -1,3 +1,4 @@
+import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
@@ -17,9 +18,13 @@ export interface JobCatalog {
  * know every type's payload schema. Import, rendering, mail and backups register their processors
  * here as they arrive (e.g. `records/attach-job.ts`).
  */
-export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
+export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock; afterStudyStable?: (tx: DatabaseSync, studyInstanceUid: string) => void }): JobCatalog {
   return {
-    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }), instanceReceivedJob(), studyStableJob()],
+    definitions: [
+      worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }),
+      instanceReceivedJob(),
+      studyStableJob(deps.afterStudyStable === undefined ? {} : { afterStable: deps.afterStudyStable }),
+    ],
     schedules: [worklistCleanupSchedule(deps.config.worklist.cleanup.hour)],
   };
 }

@@ -16,7 +16,7 @@ export const partnerInputSchema = z
     address: z.string().regex(/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/, 'an e-mail address such as radiology@example.org').max(254),
     certificate: z.string().regex(pem, 'the partner\'s S/MIME certificate as PEM (-----BEGIN CERTIFICATE----- ...)'),
     mailbox: z.string().min(1),
-    maxMailMb: z.number().min(1).max(10_000).default(20),
+    maxMailMb: z.number().min(0.05).max(10_000).default(20),
     routes: z
       .object({
         /** Calling AE titles whose studies go to this partner when complete. */

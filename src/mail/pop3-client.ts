@@ -1,3 +1,5 @@
+import type { X509Certificate } from 'node:crypto';
+import net from 'node:net';
 import tls from 'node:tls';
 
 export class Pop3Error extends Error {
@@ -34,7 +36,17 @@ export class Pop3Client {
   }
 
   static async connect(options: Pop3Options): Promise<Pop3Client> {
-    const socket = tls.connect({ host: options.host, port: options.port, servername: options.host, cert: options.cert, key: options.key, ca: options.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+    const socket = tls.connect({
+      host: options.host,
+      port: options.port,
+      // SNI takes host names only (RFC 6066); the certificate is checked against an IP address all the same.
+      ...(net.isIP(options.host) === 0 ? { servername: options.host } : {}),
+      cert: options.cert,
+      key: options.key,
+      ca: options.ca,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+    });
     socket.setTimeout(options.timeoutMs ?? 60_000, () => socket.destroy(new Pop3Error('the POP3 server stopped answering')));
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', () => resolve());
@@ -139,6 +151,11 @@ export class Pop3Client {
       if (this.#buf.length > maxLine) throw new Pop3Error('POP3 line too long');
       await this.#more();
     }
+  }
+
+  /** The server's certificate, for the expiry report. */
+  get serverCertificate(): X509Certificate | undefined {
+    return this.#socket.getPeerX509Certificate();
   }
 
   async delete(number: number): Promise<void> {

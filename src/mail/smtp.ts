@@ -1,3 +1,4 @@
+import net from 'node:net';
 import nodemailer from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Mailbox } from './identity.ts';
@@ -19,13 +20,14 @@ function connectionOptions(mailbox: Mailbox): SMTPConnection.Options {
     secure: smtp.security === 'tls',
     requireTLS: smtp.security === 'starttls',
     ignoreTLS: false,
-    tls: { ca: mailbox.tls.ca, cert: mailbox.tls.cert, key: mailbox.tls.key, rejectUnauthorized: true, servername: smtp.host, minVersion: 'TLSv1.2' },
+    tls: { ca: mailbox.tls.ca, cert: mailbox.tls.cert, key: mailbox.tls.key, rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(net.isIP(smtp.host) === 0 ? { servername: smtp.host } : {}) },
     ...timeouts,
   };
 }
 
 interface SmtpError extends Error {
   code?: string;
+  command?: string;
   responseCode?: number;
   response?: string;
 }
@@ -34,8 +36,9 @@ interface SmtpError extends Error {
 export function classifySmtpError(err: unknown): SmtpOutcome {
   const e = err as SmtpError;
   const text = (e.response ?? e.message ?? String(err)).trim();
+  // Refused or unknown STARTTLS: we never go on in plain text, and asking again will not help.
+  if (e.command === 'STARTTLS' || e.code === 'ETLS') return { kind: 'permanent', reason: `TLS required, but the server does not offer STARTTLS: ${text}` };
   if (typeof e.responseCode === 'number') return e.responseCode >= 500 ? { kind: 'permanent', reason: text } : { kind: 'transient', reason: text };
-  if (e.code === 'ETLS' || /STARTTLS/i.test(e.message ?? '')) return { kind: 'permanent', reason: `TLS required but not available: ${e.message}` };
   if (e.code === 'ESOCKET' && /certificate|self[- ]signed|verify|altnames|CERT_/i.test(e.message ?? '')) return { kind: 'permanent', reason: `the server's certificate is not trusted: ${e.message}` };
   if (e.code === 'EMESSAGE') return { kind: 'permanent', reason: text };
   return { kind: 'transient', reason: text };

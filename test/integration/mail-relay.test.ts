@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { datasetBytes, makeInstance } from '../../fixtures/instances.ts';
+import { runTool } from '../support/dcmtk.ts';
+import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { makeMailCertificates, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
+import { mixedContent, opensslMail } from '../support/mail-tools.ts';
+import { tempDir } from '../support/temp.ts';
+import { waitFor } from '../support/wait.ts';
+
+// End to end through a real Postfix and a real Dovecot: every mail server test of the project lives in
+// this one file, since Postfix runs from /etc/postfix and two test files must not run it at once.
+
+const uidBase = '1.2.826.0.1.3680043.2.1125.77';
+const pem = (file: string): string => readFileSync(file, 'utf8');
+
+function mailbox(account: MailAccount, tlsClient: { cert: string; key: string }, smime: { cert: string; key: string }, smtpPort: number, name = 'main') {
+  return {
+    name,
+    address: account.address,
+    smtp: { host: '127.0.0.1', port: smtpPort, security: 'starttls' as const },
+    pop3: { host: '127.0.0.1', port: servers.pop3sPort, user: account.user, password: account.password },
+    tls: { cert: tlsClient.cert, key: tlsClient.key, ca: certs.ca.cert },
+    smime,
+    // The tests poll through the API; the timer stays out of the way.
+    pollSeconds: 3600,
+  };
+}
+
+async function json(res: Response, status: number): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+}
+
+async function storeStudy(gw: RunningGateway, study: string, count: number, rows = 128): Promise<string[]> {
+  const dir = tempDir('gw-mail-study-');
+  const sops = Array.from({ length: count }, (_, i) => `${study}.${i + 1}`);
+  const files = sops.map((sop, i) => makeInstance(dir, `im${i}`, { sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: `${study}.0`, rows }));
+  const result = await runTool('storescu', ['-aet', 'CT_1', '-aec', 'DICOM_GATEWAY', '-xe', '127.0.0.1', String(gw.ports.dicom), ...files]);
+  assert.equal(result.code, 0, result.output);
+  return sops;
+}
+
+async function archivedFile(gw: RunningGateway, sop: string): Promise<string> {
+  const row = await json(await gw.api(`/api/v1/instances/${sop}`), 200);
+  return path.join(gw.config.dataDir, 'archive', String(row['path']));
+}
+
+type Mail = { id: number; state: string; lastError: string | null; part: number; parts: number };
+
+async function sentMails(gw: RunningGateway, study: string, count: number): Promise<Mail[]> {
+  return waitFor(
+    async () => {
+      const { items } = (await json(await gw.api(`/api/v1/mail/messages?study=${study}`), 200)) as { items: Mail[] };
+      return items.length === count && items.every((m) => m.state !== 'queued') ? items : undefined;
+    },
+    { timeoutMs: 60_000, what: `the mails of ${study} to be sent or failed` },
+  );
+}
+
+async function poll(gw: RunningGateway): Promise<void> {
+  await json(await gw.api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }), 200);
+}
+
+type Received = { id: number; state: string; reason: string | null; stored: number | null; files: number | null; messageId: string | null; deletedAt: string | null };
+
+async function received(gw: RunningGateway): Promise<Received[]> {
+  return ((await json(await gw.api('/api/v1/mail/received?limit=500'), 200)) as { items: Received[] }).items;
+}
+
+// Set up once for the file, at the top level: the helpers' clean-up then runs when the file ends.
+const certs: MailCertificates = makeMailCertificates();
+const servers: MailServers = await startMailServers(certs);
+const siteA: RunningGateway = await startGateway({
+  mail: {
+    mailboxes: [
+      mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort),
+      // The same account through a port that offers no STARTTLS: sending there must be refused.
+      mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.plainSmtpPort, 'plain'),
+    ],
+  },
+});
+const siteB: RunningGateway = await startGateway({ mail: { mailboxes: [mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort)] } });
+await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 201);
+await json(await siteB.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
+
+describe('DICOM e-mail relay through Postfix and Dovecot', () => {
+  test('a study sent by A arrives at B, verified, imported, byte-identical, and is deleted from the server', async () => {
+    const study = `${uidBase}.1`;
+    const sops = await storeStudy(siteA, study, 3);
+    const queued = await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    assert.equal((queued['items'] as unknown[]).length, 1);
+    const mails = await sentMails(siteA, study, 1);
+    assert.equal(mails[0]?.state, 'sent', JSON.stringify(mails));
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+    // Nothing of the patient outside the encryption.
+    const raw = readFileSync(servers.mails(servers.accounts.b)[0] as string, 'latin1');
+    assert.doesNotMatch(raw, /Müller|M\xfcller|PAT-1|ACC123|Thorax/);
+    assert.match(raw, /Received: from .*\(using TLS/s, servers.postfixLog());
+
+    await poll(siteB);
+    const [mail] = await received(siteB);
+    assert.equal(mail?.state, 'imported', JSON.stringify(mail));
+    assert.equal(mail?.stored, 3);
+    assert.ok(mail?.deletedAt !== null);
+    assert.equal(servers.mails(servers.accounts.b).length, 0, 'deleted from the server');
+    for (const sop of sops) {
+      const sent = datasetBytes(await archivedFile(siteA, sop));
+      const got = datasetBytes(await archivedFile(siteB, sop));
+      assert.ok(got.equals(sent), `dataset of ${sop} differs`);
+    }
+    // The study is indexed at B like a C-STORE: study list, series.
+    const series = await json(await siteB.api(`/api/v1/studies/${study}/series`), 200);
+    assert.equal((series['items'] as unknown[]).length, 1);
+
+    // Polled again: nothing new, no duplicate.
+    await poll(siteB);
+    assert.equal((await received(siteB)).length, 1);
+  });
+
+  test('a study over the partner limit is split by whole files; each mail arrives and imports', async () => {
+    const study = `${uidBase}.2`;
+    await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 0.2 }) }), 200);
+    try {
+      const sops = await storeStudy(siteA, study, 5); // about 41 KB each, 77 KB in a mail: two per 200 KB mail
+      const queued = (await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202))['items'] as Mail[];
+      assert.equal(queued.length, 3);
+      const mails = await sentMails(siteA, study, 3);
+      assert.ok(mails.every((m) => m.state === 'sent' && m.parts === 3), JSON.stringify(mails));
+      await waitFor(() => servers.mails(servers.accounts.b).length === 3, { timeoutMs: 30_000, what: 'delivery of three mails' });
+      for (const file of servers.mails(servers.accounts.b)) assert.ok(readFileSync(file).length <= 0.2 * 1024 * 1024, 'each mail within the limit');
+      await poll(siteB);
+      const imported = (await received(siteB)).filter((m) => m.state === 'imported');
+      assert.equal(imported.length, 4);
+      for (const sop of sops) assert.ok(datasetBytes(await archivedFile(siteB, sop)).equals(datasetBytes(await archivedFile(siteA, sop))));
+
+      // One instance alone over the limit: refused at once, with the reason, nothing queued.
+      const big = `${uidBase}.3`;
+      await storeStudy(siteA, big, 1, 512);
+      const problem = await json(await siteA.api(`/api/v1/studies/${big}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 400);
+      assert.match(JSON.stringify(problem), /exceeds the mail size limit/);
+      assert.equal(((await json(await siteA.api(`/api/v1/mail/messages?study=${big}`), 200))['items'] as unknown[]).length, 0);
+    } finally {
+      await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 200);
+    }
+  });
+
+  test('refusals: a wrong pinned certificate and a tampered mail are quarantined with the reason, nothing imported, and leave the server', async () => {
+    const before = (await received(siteB)).length;
+    // B pins someone else's certificate for A: A's signature must not be accepted.
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeOther.cert), mailbox: 'main' }) }), 200);
+    const study = `${uidBase}.4`;
+    const [sop] = await storeStudy(siteA, study, 1);
+    await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    await sentMails(siteA, study, 1);
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
+    const original = readFileSync(servers.mails(servers.accounts.b)[0] as string);
+    await poll(siteB);
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 200);
+    const [pinned] = await received(siteB);
+    assert.equal(pinned?.state, 'quarantined', JSON.stringify(pinned));
+    assert.match(pinned?.reason ?? '', /signed with a certificate other than the partner's pinned one/);
+
+    // A tampered copy of the same mail (one base64 character of the encrypted body changed), with the right pin now.
+    const tampered = Buffer.from(original);
+    const at = tampered.length - 3000;
+    tampered[at] = tampered[at] === 0x41 ? 0x42 : 0x41;
+    servers.deliver(servers.accounts.b, Buffer.from(tampered.toString('latin1').replace(/^Message-ID: <([^>]+)>/m, 'Message-ID: <tampered-$1>'), 'latin1'));
+    await poll(siteB);
+    const [altered] = await received(siteB);
+    assert.equal(altered?.state, 'quarantined', JSON.stringify(altered));
+    assert.match(altered?.reason ?? '', /altered|does not decrypt|malformed|base64|boundary|header/);
+    assert.equal((await received(siteB)).length, before + 2);
+    assert.equal((await siteB.api(`/api/v1/instances/${sop}`)).status, 404, 'nothing imported');
+    assert.equal(servers.mails(servers.accounts.b).length, 0, 'quarantined mails are kept by us, not left on the server');
+  });
+
+  test('a mail made with openssl cms (sign, then encrypt) arrives over POP3 and is imported', async () => {
+    const dir = tempDir('gw-mail-openssl-');
+    const file = makeInstance(dir, 'os1', { sopInstanceUid: `${uidBase}.5.1`, studyInstanceUid: `${uidBase}.5`, seriesInstanceUid: `${uidBase}.5.0` });
+    const mail = opensslMail(dir, { content: mixedContent([readFileSync(file)]), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+    servers.deliver(servers.accounts.b, mail);
+    await poll(siteB);
+    const [latest] = await received(siteB);
+    assert.equal(latest?.state, 'imported', JSON.stringify(latest));
+    assert.ok(datasetBytes(await archivedFile(siteB, `${uidBase}.5.1`)).equals(datasetBytes(file)));
+  });
+
+  test('a server without STARTTLS: the mail is failed with the reason, never sent in plain text', async () => {
+    await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'B via plain port', address: 'b2@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'plain' }) }), 201);
+    const study = `${uidBase}.6`;
+    await storeStudy(siteA, study, 1);
+    const plainQueued = await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'B via plain port' }) });
+    await json(plainQueued, 202);
+    const [mail] = await sentMails(siteA, study, 1);
+    assert.equal(mail?.state, 'failed');
+    assert.match(mail?.lastError ?? '', /STARTTLS|TLS required/i);
+    assert.doesNotMatch(servers.postfixLog(), /from=<a@site-a.test>.*\n.*b2@partner-b.test/);
+  });
+
+  test('the API: partners validated field by field, certificates with their expiry, /healthz', async () => {
+    const bad = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: '', address: 'nope', certificate: 'x', mailbox: 'main' }) }), 400);
+    const paths = (bad['errors'] as { path: string }[]).map((e) => e.path).sort();
+    assert.deepEqual(paths, ['address', 'certificate', 'name']);
+    const wrongMailbox = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'X', address: 'x@y.test', certificate: pem(certs.smimeAExpired.cert), mailbox: 'nope' }) }), 400);
+    assert.deepEqual((wrongMailbox['errors'] as { path: string }[]).map((e) => e.path).sort(), ['certificate', 'mailbox']);
+    const { items } = (await json(await siteA.api('/api/v1/mail/certificates'), 200)) as { items: { owner: string; status: string; daysLeft: number }[] };
+    assert.ok(items.some((c) => c.owner === 'partner Teleradiologie B'));
+    // The test certificates are valid for two days: every one is within the 30-day warning.
+    assert.ok(items.every((c) => c.status === 'expiring'), JSON.stringify(items));
+    const health = await json(await fetch(`${siteA.baseUrl}/healthz`), 200);
+    assert.match(JSON.stringify(health['warnings']), /mail: .*certificate expires in/);
+    const mailboxes = JSON.stringify(await json(await siteA.api('/api/v1/mail/mailboxes'), 200));
+    assert.doesNotMatch(mailboxes, /pop-secret/);
+  });
+});
