@@ -7,6 +7,14 @@ import { runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { makeMailCertificates, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
 import { mixedContent, opensslMail } from '../support/mail-tools.ts';
+import { ManualClock, systemClock } from '../../src/clock.ts';
+import { Database, MailRepository } from '../../src/db/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { loadMailboxes } from '../../src/mail/identity.ts';
+import { MailInbox } from '../../src/mail/inbox.ts';
+import { Partners } from '../../src/mail/partners.ts';
+import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -75,6 +83,8 @@ async function received(gw: RunningGateway): Promise<Received[]> {
 const certs: MailCertificates = makeMailCertificates();
 const servers: MailServers = await startMailServers(certs);
 const siteA: RunningGateway = await startGateway({
+  // Studies complete after a second without new instances: the routing test waits for that.
+  archive: { studyQuietSeconds: 1 },
   mail: {
     mailboxes: [
       mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort),
@@ -215,5 +225,110 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.match(JSON.stringify(health['warnings']), /mail: .*certificate expires in/);
     const mailboxes = JSON.stringify(await json(await siteA.api('/api/v1/mail/mailboxes'), 200));
     assert.doesNotMatch(mailboxes, /pop-secret/);
+  });
+
+  test('faults: a POP3 download that breaks off, and a session lost between import and delete: no loss, no duplicate', async () => {
+    // An inbox of its own on B's account (the gateway's own inbox is idle between API polls), reached
+    // through a proxy that can cut the connection, with a connect that can fail the first DELE: the
+    // state a crash right after the import leaves (recorded as imported, still on the server).
+    const proxy = await TcpProxy.start(servers.pop3sPort);
+    const [box] = loadMailboxes([{ ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'faults'), pop3: { host: '127.0.0.1', port: proxy.port, user: servers.accounts.b.user, password: servers.accounts.b.password } }]);
+    const db = Database.open({ file: path.join(tempDir('gw-mail-faults-'), 'gateway.db') });
+    const repository = new MailRepository(db);
+    const partners = new Partners({ repository, mailboxes: ['faults'], clock: systemClock });
+    partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
+    const imported: string[] = [];
+    let failNextDelete = false;
+    const dataDir = tempDir('gw-mail-faults-data-');
+    const inbox = new MailInbox(
+      {
+        mailbox: box as NonNullable<typeof box>,
+        mail: repository,
+        partners,
+        importFile: async (file) => {
+          imported.push(readFileSync(file).toString('base64'));
+          return { kind: 'stored', instanceId: imported.length };
+        },
+        inboxDir: path.join(dataDir, 'inbox'),
+        workDir: path.join(dataDir, 'work'),
+        maxInboundBytes: 100 * 1024 * 1024,
+        maxParts: 100,
+        // A clock that never moves: the inbox polls only when the test says.
+        clock: new ManualClock(new Date()),
+        log: silentLogger(),
+        connect: async (options: Pop3Options) => {
+          const client = await Pop3Client.connect(options);
+          const remove = client.delete.bind(client);
+          client.delete = async (n: number) => {
+            if (failNextDelete) {
+              failNextDelete = false;
+              client.close();
+              throw new Error('connection lost before DELE');
+            }
+            return remove(n);
+          };
+          return client;
+        },
+      },
+      3_600_000,
+    );
+    inbox.start();
+    const study = `${uidBase}.8`;
+    await storeStudy(siteA, study, 3);
+    await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    await sentMails(siteA, study, 1);
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
+
+    // 1. The download breaks off 20 KB into the mail: nothing recorded, nothing imported, the mail stays.
+    proxy.cutAfterServerBytes(20_000);
+    const broken = await inbox.poll();
+    assert.ok(proxy.cuts === 1 && broken.lastError !== null, JSON.stringify({ cuts: proxy.cuts, lastError: broken.lastError, rows: repository.listInbound({ limit: 10, offset: 0 }), imported: imported.length }));
+    assert.equal(imported.length, 0);
+    assert.equal(repository.listInbound({ limit: 10, offset: 0 }).length, 0);
+    assert.equal(servers.mails(servers.accounts.b).length, 1);
+
+    // 2. Downloaded and imported, then the session is lost before DELE: recorded as imported, still on the server.
+    failNextDelete = true;
+    const lost = await inbox.poll();
+    assert.ok(lost.lastError !== null);
+    assert.equal(imported.length, 3);
+    const [row] = repository.listInbound({ limit: 10, offset: 0 });
+    assert.equal(row?.state, 'imported');
+    assert.equal(row?.deletedAt, null);
+    assert.equal(servers.mails(servers.accounts.b).length, 1);
+
+    // 3. The next poll only deletes it: imported once.
+    const clean = await inbox.poll();
+    assert.equal(clean.lastError, null);
+    assert.equal(imported.length, 3);
+    assert.equal(servers.mails(servers.accounts.b).length, 0);
+    assert.notEqual(repository.listInbound({ limit: 10, offset: 0 })[0]?.deletedAt, null);
+
+    // 4. The same mail again under a new UIDL (resent): a duplicate by Message-ID, not imported again.
+    servers.deliver(servers.accounts.b, readFileSync(row?.rawPath as string));
+    await inbox.poll();
+    assert.equal(imported.length, 3);
+    assert.equal(repository.listInbound({ limit: 10, offset: 0 })[0]?.state, 'duplicate');
+    assert.equal(servers.mails(servers.accounts.b).length, 0);
+    await inbox.stop();
+    db.close();
+  });
+
+  test('routing: a study from a routed device goes to the partner when it is complete', async () => {
+    await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', routes: { devices: ['CT_ROUTE'] } }) }), 200);
+    try {
+      const study = `${uidBase}.9`;
+      const dir = tempDir('gw-mail-route-');
+      const file = makeInstance(dir, 'r1', { sopInstanceUid: `${study}.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.0` });
+      const result = await runTool('storescu', ['-aet', 'CT_ROUTE', '-aec', 'DICOM_GATEWAY', '-xe', '127.0.0.1', String(siteA.ports.dicom), file]);
+      assert.equal(result.code, 0, result.output);
+      const [mail] = await sentMails(siteA, study, 1);
+      assert.equal(mail?.state, 'sent', JSON.stringify(mail));
+      await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
+      await poll(siteB);
+      assert.ok(datasetBytes(await archivedFile(siteB, `${study}.1`)).equals(datasetBytes(file)));
+    } finally {
+      await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main' }) }), 200);
+    }
   });
 });
