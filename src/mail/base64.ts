@@ -15,10 +15,18 @@ export async function* base64Lines(source: AsyncIterable<Buffer>): AsyncGenerato
   if (carry.length > 0) yield encodeLines(carry);
 }
 
+/** One base64 encoding of the whole chunk, then the lines copied out with CRLF after each 76 characters. */
 function encodeLines(data: Buffer): Buffer {
-  const lines: string[] = [];
-  for (let p = 0; p < data.length; p += lineBytes) lines.push(data.subarray(p, p + lineBytes).toString('base64'));
-  return Buffer.from(`${lines.join('\r\n')}\r\n`, 'ascii');
+  const text = Buffer.from(data.toString('base64'), 'latin1');
+  const out = Buffer.allocUnsafe(text.length + Math.ceil(text.length / 76) * 2);
+  let o = 0;
+  for (let p = 0; p < text.length; p += 76) {
+    const end = Math.min(p + 76, text.length);
+    o += text.copy(out, o, p, end);
+    out[o++] = 0x0d;
+    out[o++] = 0x0a;
+  }
+  return out;
 }
 
 /** Length of `base64Lines` output for `n` bytes. */

@@ -1,7 +1,6 @@
 import { createHash, randomBytes, type KeyObject } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { base64Lines, base64LinesLength } from './base64.ts';
 import type { CmsCertificate } from './certificate.ts';
 import { cbcLength, envelope } from './cms-envelope.ts';
@@ -39,7 +38,8 @@ function boundary(): string {
 async function* fileBytes(file: OutgoingFile): AsyncGenerator<Buffer> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(file.path, { highWaterMark: 1024 * 1024 })) {
+  // A multiple of 57 bytes: whole base64 lines, nothing carried between chunks.
+  for await (const chunk of createReadStream(file.path, { highWaterMark: 57 * 2304 })) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
     yield chunk as Buffer;
@@ -47,21 +47,36 @@ async function* fileBytes(file: OutgoingFile): AsyncGenerator<Buffer> {
   if (size !== file.size || hash.digest('hex') !== file.sha256) throw new Error('an archived file differs from its index entry (size or SHA-256)');
 }
 
+function dicomPartHeader(name: string, b: string): Buffer {
+  return Buffer.from(`${crlf}--${b}${crlf}Content-Type: application/dicom; name="${name}"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="${name}"${crlf}${crlf}`);
+}
+
+function mixedHead(b: string): Buffer {
+  return Buffer.from(`Content-Type: multipart/mixed; boundary="${b}"${crlf}${crlf}--${b}${crlf}Content-Type: application/json; name="${manifestName}"${crlf}Content-Disposition: attachment; filename="${manifestName}"${crlf}${crlf}`);
+}
+
+const mixedTail = (b: string): Buffer => Buffer.from(`${crlf}--${b}--`);
+
 /**
  * The signed content: a multipart/mixed entity (PS3.12 Annex K, RFC 3240) holding the manifest and
- * one base64 `application/dicom` part per file. Generated, never held: both passes (digest, then
- * encryption) produce the same bytes from the files.
+ * one base64 `application/dicom` part per file, generated as the files are read, never held.
  */
 async function* mixedEntity(files: readonly OutgoingFile[], manifest: Buffer, b: string): AsyncGenerator<Buffer> {
-  yield Buffer.from(`Content-Type: multipart/mixed; boundary="${b}"${crlf}${crlf}--${b}${crlf}Content-Type: application/json; name="${manifestName}"${crlf}Content-Disposition: attachment; filename="${manifestName}"${crlf}${crlf}`);
+  yield mixedHead(b);
   yield manifest;
   for (const [i, file] of files.entries()) {
-    const name = partName(i);
-    yield Buffer.from(`${crlf}--${b}${crlf}Content-Type: application/dicom; name="${name}"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="${name}"${crlf}${crlf}`);
-    // The base64 lines end in CRLF; the delimiter's own CRLF follows, which is allowed (padding of base64 is whitespace-free).
+    yield dicomPartHeader(partName(i), b);
+    // The base64 lines end in CRLF; the delimiter's own CRLF follows (whitespace ends base64 harmlessly).
     yield* base64Lines(fileBytes(file));
   }
-  yield Buffer.from(`${crlf}--${b}--`);
+  yield mixedTail(b);
+}
+
+/** The length of `mixedEntity`, known before a byte is read: base64 and headers are sized by the file sizes. */
+function mixedLength(files: readonly OutgoingFile[], manifest: Buffer, b: string): number {
+  let n = mixedHead(b).length + manifest.length + mixedTail(b).length;
+  for (const [i, file] of files.entries()) n += dicomPartHeader(partName(i), b).length + base64LinesLength(file.size);
+  return n;
 }
 
 export interface BuiltMessage {
@@ -70,12 +85,19 @@ export interface BuiltMessage {
   contentDigest: string;
 }
 
+function signaturePart(signature: Buffer, sb: string): Buffer {
+  return Buffer.from(
+    `${crlf}--${sb}${crlf}Content-Type: application/pkcs7-signature; name="smime.p7s"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="smime.p7s"${crlf}${crlf}${signature.toString('base64').replace(/.{1,76}/g, `$&${crlf}`)}--${sb}--${crlf}`,
+  );
+}
+
 /**
  * Writes one mail per PS3.15 B.8: the DICOM files in multipart/mixed with a SHA-256 manifest, signed
  * (multipart/signed, CMS SignedData, SHA-256), then enveloped (CMS EnvelopedData, AES-256) as
- * `application/pkcs7-mime`. Two passes over the files: the first computes the digest to sign and the
- * length, the second encrypts straight to the output file. Memory: about one read chunk (1 MB) plus
- * the stream buffers, whatever the study's size.
+ * `application/pkcs7-mime`. One pass over the files: every length is computed up front (the detached
+ * signature has a fixed length for a given key), so the content is hashed and encrypted as it streams
+ * and the signature, which follows the content in multipart/signed, is made at its end. Memory: a
+ * read chunk and its base64 forms (a few MB), whatever the study's size.
  */
 export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
   const manifest: Manifest = {
@@ -87,26 +109,26 @@ export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   const mixedBoundary = boundary();
-  const hash = createHash('sha256');
-  let mixedLength = 0;
-  for await (const chunk of mixedEntity(req.files, manifestBytes, mixedBoundary)) {
-    hash.update(chunk);
-    mixedLength += chunk.length;
-  }
-  const digest = hash.digest();
-  const signature = detachedSignature({ digest, certificate: req.signer.certificate, key: req.signer.key, signingTime: req.date });
   const sb = boundary();
+  const sign = (digest: Buffer): Buffer => detachedSignature({ digest, certificate: req.signer.certificate, key: req.signer.key, signingTime: req.date });
+  const tailLength = signaturePart(sign(Buffer.alloc(32)), sb).length;
   const signedHead = Buffer.from(
     `Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg="sha-256"; boundary="${sb}"${crlf}${crlf}This is an S/MIME signed message${crlf}${crlf}--${sb}${crlf}`,
   );
-  const signedTail = Buffer.from(
-    `${crlf}--${sb}${crlf}Content-Type: application/pkcs7-signature; name="smime.p7s"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="smime.p7s"${crlf}${crlf}${signature.toString('base64').replace(/.{1,76}/g, `$&${crlf}`)}--${sb}--${crlf}`,
-  );
-  const signedLength = signedHead.length + mixedLength + signedTail.length;
+  const signedLength = signedHead.length + mixedLength(req.files, manifestBytes, mixedBoundary) + tailLength;
+  let contentDigest = '';
   async function* signedEntity(): AsyncGenerator<Buffer> {
     yield signedHead;
-    yield* mixedEntity(req.files, manifestBytes, mixedBoundary);
-    yield signedTail;
+    const hash = createHash('sha256');
+    for await (const chunk of mixedEntity(req.files, manifestBytes, mixedBoundary)) {
+      hash.update(chunk);
+      yield chunk;
+    }
+    const digest = hash.digest();
+    contentDigest = digest.toString('hex');
+    const tail = signaturePart(sign(digest), sb);
+    if (tail.length !== tailLength) throw new Error('the signature has another length than computed');
+    yield tail;
   }
   const headers = Buffer.from(
     [
@@ -124,21 +146,21 @@ export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
       '',
     ].join(crlf),
   );
+  const out = await open(req.outPath, 'w');
   let size = 0;
-  async function* mail(): AsyncGenerator<Buffer> {
-    yield headers;
-    yield* base64Lines(envelope(signedEntity(), signedLength, req.recipient));
+  try {
+    for await (const chunk of (async function* () {
+      yield headers;
+      yield* base64Lines(envelope(signedEntity(), signedLength, req.recipient));
+    })()) {
+      size += chunk.length;
+      await out.write(chunk);
+    }
+    await out.sync();
+  } finally {
+    await out.close();
   }
-  const counted = Readable.from(
-    (async function* () {
-      for await (const chunk of mail()) {
-        size += chunk.length;
-        yield chunk;
-      }
-    })(),
-  );
-  await pipeline(counted, createWriteStream(req.outPath));
-  return { size, contentDigest: digest.toString('hex') };
+  return { size, contentDigest };
 }
 
 /**
