@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { datasetBytes, makeInstance } from '../../fixtures/instances.ts';
 import { runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
-import { makeMailCertificates, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
+import { busyAddress, makeMailCertificates, refusingAddress, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
 import { mixedContent, opensslMail } from '../support/mail-tools.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
 import { Database, MailRepository } from '../../src/db/index.ts';
@@ -330,5 +330,41 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     } finally {
       await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main' }) }), 200);
     }
+  });
+
+  test('answers of the server: 4xx stays queued for a retry with backoff, 5xx fails with the server text; a failed mail can be retried', async () => {
+    for (const [name, address] of [['Busy B', busyAddress], ['Refusing B', refusingAddress]] as const) {
+      await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name, address, certificate: pem(certs.smimeB.cert), mailbox: 'main' }) }), 201);
+    }
+    const study = `${uidBase}.10`;
+    await storeStudy(siteA, study, 1);
+    const busy = ((await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Busy B' }) }), 202))['items'] as { id: number }[])[0];
+    const refused = ((await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Refusing B' }) }), 202))['items'] as { id: number }[])[0];
+    type Row = Mail & { attempts: number; jobId: number };
+    const row = (id: number | undefined) => siteA.api(`/api/v1/mail/messages/${id}`).then((r) => json(r, 200)) as Promise<Row>;
+    const deferred = await waitFor(async () => {
+      const r = await row(busy?.id);
+      return r.attempts >= 1 ? r : undefined;
+    }, { timeoutMs: 30_000, what: 'the first attempt to the busy recipient' });
+    assert.equal(deferred.state, 'queued');
+    assert.match(deferred.lastError ?? '', /451 4\.3\.0 .*Mailbox busy/);
+    const job = await json(await siteA.api(`/api/v1/jobs/${deferred.jobId}`), 200);
+    assert.equal(job['state'], 'queued');
+    assert.ok(new Date(String(job['runAt'])).getTime() > Date.now() + 30_000, `retried later, with backoff: ${JSON.stringify(job)}`);
+
+    const failed = await waitFor(async () => {
+      const r = await row(refused?.id);
+      return r.state === 'failed' ? r : undefined;
+    }, { timeoutMs: 30_000, what: 'the refused mail to fail' });
+    assert.match(failed.lastError ?? '', /550 5\.1\.1 .*Mailbox unavailable/);
+    assert.equal(failed.attempts, 1, 'a 5xx is not retried');
+    const again = await json(await siteA.api(`/api/v1/mail/messages/${refused?.id}/retry`, { method: 'POST' }), 200);
+    assert.equal(again['state'], 'queued');
+    const refailed = await waitFor(async () => {
+      const r = await row(refused?.id);
+      return r.state === 'failed' && r.attempts === 2 ? r : undefined;
+    }, { timeoutMs: 30_000, what: 'the retried mail to fail again' });
+    assert.match(refailed.lastError ?? '', /550/);
+    assert.equal((await siteA.api(`/api/v1/mail/messages/${busy?.id}/retry`, { method: 'POST' })).status, 409, 'only failed mails are retried');
   });
 });

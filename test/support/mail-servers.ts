@@ -60,6 +60,10 @@ export function makeMailCertificates(dir: string = tempDir('gw-mail-certs-')): M
   };
 }
 
+/** Recipients Postfix answers 451 (busy, try later) and 550 (refused for good). */
+export const busyAddress = 'busy@partner-b.test';
+export const refusingAddress = 'refuse@partner-b.test';
+
 export interface MailAccount {
   address: string;
   user: string;
@@ -142,6 +146,7 @@ export async function startMailServers(certs: MailCertificates, options: { messa
   };
   // Server keys are read by the daemons as their own users.
   for (const file of [certs.server.key, certs.server.cert, certs.ca.cert]) chownSync(file, 0, 0);
+  writeFileSync(path.join(dir, 'recipient_access'), `${busyAddress} 451 4.3.0 Mailbox busy, try again later\n${refusingAddress} 550 5.1.1 Mailbox unavailable\n`);
   writeFileSync(path.join(dir, 'vmailbox'), Object.values(accounts).map((a) => `${a.address} ${path.relative(mailBase, a.maildir)}/`).join('\n') + '\n');
 
   const mainCf = [
@@ -154,6 +159,8 @@ export async function startMailServers(certs: MailCertificates, options: { messa
     'inet_protocols = ipv4',
     'mynetworks = 127.0.0.0/8',
     'smtpd_relay_restrictions = permit_mynetworks, reject',
+    // Two recipients that answer as busy or broken servers do: 4xx (try later) and 5xx (never).
+    `smtpd_recipient_restrictions = check_recipient_access texthash:${path.join(dir, 'recipient_access')}, permit_mynetworks, reject`,
     'smtputf8_enable = no',
     'biff = no',
     'append_dot_mydomain = no',
