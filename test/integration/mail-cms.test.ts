@@ -43,14 +43,14 @@ async function build(name: string, options: { recipient?: string } = {}): Promis
 }
 
 let n = 0;
-function read(rawPath: string, partnerCert: string | null = certs.smimeA.cert, now = new Date()): Promise<ReadOutcome> {
+function read(rawPath: string, partnerCert: string | null = certs.smimeA.cert, now = new Date(), maxParts = 1000): Promise<ReadOutcome> {
   return readMessage({
     rawPath,
     workDir: path.join(dir, `work-${n++}`),
     ours: { certificate: cert(certs.smimeB.cert), key: key(certs.smimeB.key) },
     partnerCertificate: partnerCert === null ? undefined : cert(partnerCert),
     now,
-    limits: { maxParts: 1000 },
+    limits: { maxParts },
   });
 }
 
@@ -98,7 +98,7 @@ describe('S/MIME interop with openssl', () => {
   });
 
   test('refusals: each with its reason, no files', async () => {
-    const cases: { name: string; mail: () => Promise<string> | string; partner?: string | null; now?: Date; reason: RegExp }[] = [
+    const cases: { name: string; mail: () => Promise<string> | string; partner?: string | null; now?: Date; maxParts?: number; reason: RegExp }[] = [
       { name: 'signed by someone else', mail: () => mailOf(mixedContent(files), { signer: certs.smimeOther }), reason: /certificate other than the partner's|unknown signer/ },
       { name: 'wrong pinned certificate', mail: () => build('ours-2'), partner: certs.smimeOther.cert, reason: /other than the partner's pinned/ },
       { name: 'unsigned', mail: () => mailOf(mixedContent(files), { sign: false }), reason: /^unsigned/ },
@@ -108,6 +108,10 @@ describe('S/MIME interop with openssl', () => {
       { name: 'unknown sender', mail: () => build('ours-3'), partner: null, reason: /unknown sender/ },
       { name: 'expired partner certificate', mail: () => mailOf(mixedContent(files), { signer: { cert: certs.smimeAExpired.cert, key: certs.smimeAExpired.key } }), partner: certs.smimeAExpired.cert, reason: /not valid now/ },
       { name: 'lying manifest', mail: () => mailOf(mixedContent(files, { manifestFiles: files.map((f, i) => ({ name: `IM00000${i + 1}.dcm`, size: f.length, sha256: sha(randomBytes(4)) })) })), reason: /does not match the manifest/ },
+      // Hostile mail: a part name that is a path, more parts than allowed, a multipart without its end.
+      { name: 'path in a part name', mail: () => mailOf(mixedContent(files).replace(/IM000001\.dcm/g, '../../IM000001.dcm')), reason: /invalid manifest: files\.0\.name/ },
+      { name: 'too many parts', mail: () => mailOf(mixedContent(files)), maxParts: 3, reason: /more than 3 parts/ },
+      { name: 'no closing boundary', mail: () => mailOf(mixedContent(files).replace('--XyZ--', '--XyZ-')), reason: /boundary/ },
       {
         name: 'tampered body',
         mail: async () => {
@@ -122,7 +126,7 @@ describe('S/MIME interop with openssl', () => {
       },
     ];
     for (const c of cases) {
-      const outcome = await read(await c.mail(), c.partner === undefined ? certs.smimeA.cert : c.partner, c.now);
+      const outcome = await read(await c.mail(), c.partner === undefined ? certs.smimeA.cert : c.partner, c.now, c.maxParts);
       assert.equal(outcome.kind, 'quarantine', `${c.name}: ${JSON.stringify(outcome)}`);
       if (outcome.kind === 'quarantine') assert.match(outcome.reason, c.reason, c.name);
     }

@@ -14,6 +14,7 @@ import { loadMailboxes } from '../../src/mail/identity.ts';
 import { MailInbox } from '../../src/mail/inbox.ts';
 import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
+import { serverMaxSize } from '../../src/mail/smtp.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -134,6 +135,10 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
   test('a study over the partner limit is split by whole files; each mail arrives and imports', async () => {
     const study = `${uidBase}.2`;
     await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 0.2 }) }), 200);
+    // The server's own limit (EHLO SIZE: Postfix's message_size_limit), read over STARTTLS with our client certificate; the smaller limit wins.
+    const box = siteA.gateway.mail?.mailboxes.get('main');
+    assert.ok(box !== undefined);
+    assert.equal(await serverMaxSize(box), 200 * 1024 * 1024);
     try {
       const sops = await storeStudy(siteA, study, 5); // about 41 KB each, 77 KB in a mail: two per 200 KB mail
       const queued = (await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202))['items'] as Mail[];
