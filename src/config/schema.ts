@@ -100,6 +100,8 @@ export const configSchema = z
   .object({
     /** Every piece of state lives here: database, archive, derived files, logs, backups. */
     dataDir: z.string().min(1).default('./data'),
+    /** The key that opens sealed values (`enc:v1:...`) of this file; default `<dataDir>/secret.key`. */
+    secretKeyFile: z.string().min(1).optional(),
     gateway: z
       .object({
         aeTitle: aeTitleSchema.default('DICOM_GATEWAY'),
