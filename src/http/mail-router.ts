@@ -13,7 +13,8 @@ const outboundQuery = z
   .object({ state: z.enum(Object.values(OutboundState) as [string, ...string[]]).optional(), partner: z.string().min(1).optional(), study: uid.optional(), ...page })
   .strict();
 const inboundQuery = z.object({ state: z.enum(Object.values(InboundState) as [string, ...string[]]).optional(), mailbox: z.string().min(1).optional(), ...page }).strict();
-const sendBody = z.object({ partner: z.string().min(1).max(100) }).strict();
+/** The whole study, or only the chosen instances (SOP Instance UIDs). */
+const sendBody = z.object({ partner: z.string().min(1).max(100), instances: z.array(uid).min(1).max(100_000).optional() }).strict();
 
 function requireRelay(relay: MailRelay | undefined): MailRelay {
   if (relay === undefined) throw new GatewayError(ErrorCode.NotFound, 'the e-mail relay is not configured (mail.mailboxes)');
@@ -92,7 +93,7 @@ export function studySendRouter(relay: MailRelay | undefined): Router {
     const mail = requireRelay(relay);
     const studyInstanceUid = parseOrThrow(uid, req.params.studyUid, 'study UID');
     const body = parseOrThrow(sendBody, req.body, 'send request');
-    const mails = await mail.outbound.sendStudy({ studyInstanceUid, partner: body.partner, trigger: 'api', correlationId: req.correlationId });
+    const mails = await mail.outbound.sendStudy({ studyInstanceUid, partner: body.partner, trigger: 'api', correlationId: req.correlationId, ...(body.instances === undefined ? {} : { instances: body.instances }) });
     res.status(202).json({ items: mails });
   });
   return router;

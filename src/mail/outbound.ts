@@ -56,13 +56,20 @@ export class MailOutbound {
   }
 
   /** Plans and queues the mails of a study to a partner; returns them. */
-  async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string }): Promise<OutboundMail[]> {
+  async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string; instances?: readonly string[] }): Promise<OutboundMail[]> {
     const { db, mail, archive, partners, log } = this.#deps;
     const { partner } = partners.find(request.partner);
     const mailbox = this.#deps.mailboxes.get(partner.mailbox);
     if (mailbox === undefined) throw new GatewayError(ErrorCode.Invalid, `the partner's mailbox "${partner.mailbox}" is not configured`, { issues: [{ path: 'partner', message: 'its mailbox is not configured' }] });
-    const instances = archive.instancesOfStudy(request.studyInstanceUid);
-    if (instances.length === 0) throw new GatewayError(ErrorCode.NotFound, 'no such study (or it has no instances)');
+    const all = archive.instancesOfStudy(request.studyInstanceUid);
+    if (all.length === 0) throw new GatewayError(ErrorCode.NotFound, 'no such study (or it has no instances)');
+    const chosen = request.instances === undefined ? undefined : new Set(request.instances);
+    const instances = chosen === undefined ? all : all.filter((i) => chosen.has(i.sopInstanceUid));
+    if (chosen !== undefined) {
+      const known = new Set(all.map((i) => i.sopInstanceUid));
+      const unknown = [...chosen].filter((uid) => !known.has(uid));
+      if (unknown.length > 0) throw new GatewayError(ErrorCode.Invalid, 'instances not in this study', { issues: unknown.map((uid) => ({ path: 'instances', message: `${uid} is not an instance of this study` })) });
+    }
     let limit = partner.maxMailBytes;
     try {
       const serverLimit = await this.#smtp.maxSize(mailbox);

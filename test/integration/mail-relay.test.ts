@@ -74,7 +74,7 @@ async function poll(gw: RunningGateway): Promise<void> {
   await json(await gw.api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }), 200);
 }
 
-type Received = { id: number; state: string; reason: string | null; stored: number | null; files: number | null; messageId: string | null; deletedAt: string | null };
+type Received = { id: number; state: string; reason: string | null; stored: number | null; duplicates: number | null; files: number | null; messageId: string | null; deletedAt: string | null };
 
 async function received(gw: RunningGateway): Promise<Received[]> {
   return ((await json(await gw.api('/api/v1/mail/received?limit=500'), 200)) as { items: Received[] }).items;
@@ -151,6 +151,18 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       const imported = (await received(siteB)).filter((m) => m.state === 'imported');
       assert.equal(imported.length, 4);
       for (const sop of sops) assert.ok(datasetBytes(await archivedFile(siteB, sop)).equals(datasetBytes(await archivedFile(siteA, sop))));
+
+      // Chosen instances only; and one that is not in the study is named.
+      const chosen = (await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B', instances: [sops[0], sops[3]] }) }), 202))['items'] as (Mail & { instanceIds: number[] })[];
+      assert.deepEqual(chosen.map((m) => m.instanceIds.length), [2]);
+      const wrong = await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B', instances: [`${uidBase}.404`] }) }), 400);
+      assert.match(JSON.stringify(wrong['errors']), /is not an instance of this study/);
+      await sentMails(siteA, study, 4);
+      await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery of the chosen instances' });
+      await poll(siteB);
+      const again = (await received(siteB))[0];
+      assert.equal(again?.state, 'imported');
+      assert.equal(again?.duplicates, 2, 'already stored at B: counted as duplicates, not stored twice');
 
       // One instance alone over the limit: refused at once, with the reason, nothing queued.
       const big = `${uidBase}.3`;
