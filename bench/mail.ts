@@ -51,8 +51,8 @@ function measured(program: string, args: readonly string[]): Promise<{ ms: numbe
   });
 }
 
-function ours(args: readonly string[]): Promise<{ ms: number; peakRss: number; rssBefore: number }> {
-  const script = fileURLToPath(new URL('./mail-build.ts', import.meta.url));
+function ours(args: readonly string[], child = './mail-build.ts'): Promise<{ ms: number; peakRss: number; rssBefore: number }> {
+  const script = fileURLToPath(new URL(child, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -68,7 +68,7 @@ function ours(args: readonly string[]): Promise<{ ms: number; peakRss: number; r
 
 export const mailWorkload: Workload = {
   name: 'mail',
-  description: `sign (SHA-256) and encrypt (AES-256) a ${(fileCount * fileSize) / MiB} MB study of ${fileCount} files as one DICOM e-mail, vs openssl cms -sign then -encrypt`,
+  description: `sign (SHA-256) and encrypt (AES-256) a ${(fileCount * fileSize) / MiB} MB study of ${fileCount} files as one DICOM e-mail, and open it again, vs openssl cms`,
   async run(ctx): Promise<Measurement[]> {
     const dir = tempDir('bench-mail-');
     try {
@@ -87,6 +87,10 @@ export const mailWorkload: Workload = {
       const oursRss: number[] = [];
       const peerMs: number[] = [];
       const peerRss: number[] = [];
+      const readMs: number[] = [];
+      const readRss: number[] = [];
+      const peerReadMs: number[] = [];
+      const peerReadRss: number[] = [];
       for (let round = 0; round < Math.min(ctx.rounds, 3); round++) {
         const o = await ours([studyDir, certs.a.cert, certs.a.key, certs.b.cert, path.join(dir, 'ours.eml')]);
         oursMs.push(o.ms);
@@ -95,12 +99,23 @@ export const mailWorkload: Workload = {
         const encrypt = await measured('openssl', ['cms', '-encrypt', '-in', path.join(dir, 'signed.eml'), '-aes256', '-out', path.join(dir, 'peer.eml'), certs.b.cert]);
         peerMs.push(sign.ms + encrypt.ms);
         peerRss.push(Math.max(sign.peakRss, encrypt.peakRss) / MiB);
+        // Receiving: our mail opened by us, and by openssl (decrypt, then verify).
+        const r = await ours([path.join(dir, 'ours.eml'), path.join(dir, 'read-work'), certs.b.cert, certs.b.key, certs.a.cert], './mail-read.ts');
+        readMs.push(r.ms);
+        readRss.push(r.peakRss / MiB);
+        const decrypt = await measured('openssl', ['cms', '-decrypt', '-in', path.join(dir, 'ours.eml'), '-recip', certs.b.cert, '-inkey', certs.b.key, '-out', path.join(dir, 'decrypted.eml')]);
+        const verify = await measured('openssl', ['cms', '-verify', '-in', path.join(dir, 'decrypted.eml'), '-CAfile', certs.ca.cert, '-out', path.join(dir, 'content.mime')]);
+        peerReadMs.push(decrypt.ms + verify.ms);
+        peerReadRss.push(Math.max(decrypt.peakRss, verify.peakRss) / MiB);
+        ctx.log(`round ${round + 1}: reading ours ${r.ms.toFixed(0)} ms, peak ${(r.peakRss / MiB).toFixed(0)} MiB; openssl ${(decrypt.ms + verify.ms).toFixed(0)} ms, ${(Math.max(decrypt.peakRss, verify.peakRss) / MiB).toFixed(0)} MiB`);
         ctx.log(`round ${round + 1}: ours ${o.ms.toFixed(0)} ms, peak ${(o.peakRss / MiB).toFixed(0)} MiB (${(o.rssBefore / MiB).toFixed(0)} MiB before building); openssl ${(sign.ms + encrypt.ms).toFixed(0)} ms, ${(Math.max(sign.peakRss, encrypt.peakRss) / MiB).toFixed(0)} MiB`);
       }
       ctx.log(`median peak RSS: ours ${median(oursRss).toFixed(0)} MiB (a Node process, runtime included), openssl ${median(peerRss).toFixed(0)} MiB`);
       return [
         { name: `sign + encrypt ${(fileCount * fileSize) / MiB} MB`, unit: 'ms', ours: oursMs, peer: peerMs, peerName: 'openssl cms' },
         { name: 'peak RSS of the process', unit: 'MiB', ours: oursRss, peer: peerRss, peerName: 'openssl cms' },
+        { name: `receive: decrypt + verify + manifest + decode ${(fileCount * fileSize) / MiB} MB (openssl: -decrypt then -verify)`, unit: 'ms', ours: readMs, peer: peerReadMs, peerName: 'openssl cms' },
+        { name: 'receive: peak RSS of the process', unit: 'MiB', ours: readRss, peer: peerReadRss, peerName: 'openssl cms' },
       ];
     } finally {
       rmSync(dir, { recursive: true, force: true });

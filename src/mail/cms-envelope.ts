@@ -113,7 +113,7 @@ export async function decryptEnvelopeFile(handle: FileHandle, fileSize: number, 
   const feed = async (start: number, length: number): Promise<void> => {
     if (start + length > fileSize) throw new DecryptError('the encrypted content is truncated');
     for (let p = start; p < start + length; ) {
-      const chunk = await readAt(handle, p, Math.min(1024 * 1024, start + length - p));
+      const chunk = await readAt(handle, p, Math.min(256 * 1024, start + length - p));
       if (chunk.length === 0) throw new DecryptError('the encrypted content is truncated');
       p += chunk.length;
       const out = decipher.update(chunk);

@@ -9,7 +9,8 @@ export interface Range {
   end: number;
 }
 
-const chunkSize = 1024 * 1024;
+// Small enough that the base64 text of a chunk and its decoded bytes stay a few hundred KB.
+const chunkSize = 256 * 1024;
 
 /** The bytes of a range, a chunk at a time. */
 export async function* readRange(handle: FileHandle, range: Range): AsyncGenerator<Buffer> {
