@@ -70,6 +70,11 @@ export const mailboxSchema = z
     tls: z.object({ cert: pemFileSchema, key: pemFileSchema, ca: pemFileSchema }).strict(),
     /** Our S/MIME certificate and key: we sign with them and partners encrypt to them. */
     smime: z.object({ cert: pemFileSchema, key: pemFileSchema }).strict(),
+    /**
+     * Our OpenPGP key pair for partners with `format: openpgp`: an armored private key protected by a
+     * passphrase (the passphrase may be sealed, enc:v1:).
+     */
+    openpgp: z.object({ key: z.string().min(1, 'a path to an armored OpenPGP private key'), passphrase: z.string().min(1) }).strict().optional(),
     pollSeconds: z.number().min(1).max(86_400).default(60),
   })
   .strict();

@@ -5,7 +5,12 @@ export interface MailPartner {
   id: number;
   name: string;
   address: string;
+  /** `smime`: the pinned certificate is `certificate`; `openpgp`: the pinned key is `openpgpKey` (certificate empty). */
+  format: MailFormat;
   certificate: string;
+  openpgpKey: string | null;
+  /** Exceptions to the strict OpenPGP rules granted to this partner. */
+  legacy: { sha1: boolean; oldKeyTypes: boolean };
   mailbox: string;
   maxMailBytes: number;
   routes: { devices: string[]; modalities: string[] };
@@ -14,6 +19,9 @@ export interface MailPartner {
 }
 
 export type NewPartner = Omit<MailPartner, 'id' | 'createdAt' | 'updatedAt'>;
+
+export const MailFormat = { Smime: 'smime', OpenPgp: 'openpgp' } as const;
+export type MailFormat = (typeof MailFormat)[keyof typeof MailFormat];
 
 export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed' } as const;
 export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
@@ -70,7 +78,10 @@ function toPartner(r: Row): MailPartner {
     id: r.id as number,
     name: r.name as string,
     address: r.address as string,
+    format: r.format as MailFormat,
     certificate: r.certificate as string,
+    openpgpKey: r.openpgp_key as string | null,
+    legacy: JSON.parse(r.legacy as string) as MailPartner['legacy'],
     mailbox: r.mailbox as string,
     maxMailBytes: r.max_mail_bytes as number,
     routes: { devices: JSON.parse(r.route_devices as string) as string[], modalities: JSON.parse(r.route_modalities as string) as string[] },
@@ -148,15 +159,15 @@ export class MailRepository {
 
   insertPartner(p: NewPartner, now: string): MailPartner {
     this.#db
-      .statement('INSERT INTO mail_partners (name, address, certificate, mailbox, max_mail_bytes, route_devices, route_modalities, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(p.name, p.address, p.certificate, p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, now);
+      .statement('INSERT INTO mail_partners (name, address, format, certificate, openpgp_key, legacy, mailbox, max_mail_bytes, route_devices, route_modalities, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(p.name, p.address, p.format, p.certificate, p.openpgpKey, JSON.stringify(p.legacy), p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, now);
     return this.partner(p.name) as MailPartner;
   }
 
   updatePartner(name: string, p: NewPartner, now: string): MailPartner | undefined {
     const changes = this.#db
-      .statement('UPDATE mail_partners SET name = ?, address = ?, certificate = ?, mailbox = ?, max_mail_bytes = ?, route_devices = ?, route_modalities = ?, updated_at = ? WHERE name = ?')
-      .run(p.name, p.address, p.certificate, p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, name).changes;
+      .statement('UPDATE mail_partners SET name = ?, address = ?, format = ?, certificate = ?, openpgp_key = ?, legacy = ?, mailbox = ?, max_mail_bytes = ?, route_devices = ?, route_modalities = ?, updated_at = ? WHERE name = ?')
+      .run(p.name, p.address, p.format, p.certificate, p.openpgpKey, JSON.stringify(p.legacy), p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, name).changes;
     return Number(changes) === 0 ? undefined : this.partner(p.name);
   }
 

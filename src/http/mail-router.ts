@@ -27,18 +27,18 @@ function requireRelay(relay: MailRelay | undefined): MailRelay {
  */
 export function mailRouter(relay: MailRelay): Router {
   const router = Router();
-  router.get('/partners', (_req, res) => {
-    res.json({ items: relay.partners.list() });
+  router.get('/partners', async (_req, res) => {
+    res.json({ items: await relay.partners.list() });
   });
-  router.post('/partners', (req, res) => {
-    const partner = relay.partners.create(req.body);
+  router.post('/partners', async (req, res) => {
+    const partner = await relay.partners.create(req.body);
     res.status(201).location(`${req.baseUrl}/partners/${encodeURIComponent(partner.name)}`).json(partner);
   });
-  router.get('/partners/:name', (req, res) => {
-    res.json(relay.partners.get(req.params.name));
+  router.get('/partners/:name', async (req, res) => {
+    res.json(await relay.partners.get(req.params.name));
   });
-  router.put('/partners/:name', (req, res) => {
-    res.json(relay.partners.update(req.params.name, req.body));
+  router.put('/partners/:name', async (req, res) => {
+    res.json(await relay.partners.update(req.params.name, req.body));
   });
   router.delete('/partners/:name', (req, res) => {
     relay.partners.delete(req.params.name);
@@ -48,7 +48,10 @@ export function mailRouter(relay: MailRelay): Router {
     res.json({
       items: [...relay.mailboxes.values()].map((m) => {
         const { serverCertificate: _, ...report } = relay.inboxes.get(m.config.name)?.report() ?? { serverCertificate: null };
-        return { name: m.config.name, address: m.config.address, smtp: m.config.smtp, pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user }, pollSeconds: m.config.pollSeconds, inbox: report };
+        const pgp = relay.openpgp.get(m.config.name);
+        // Our public key, for partners to pin; never the private key or its passphrase.
+        const openpgp = pgp === undefined ? null : { fingerprint: pgp.fingerprint, publicKey: pgp.armoredPublicKey };
+        return { name: m.config.name, address: m.config.address, smtp: m.config.smtp, pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user }, pollSeconds: m.config.pollSeconds, openpgp, inbox: report };
       }),
     });
   });

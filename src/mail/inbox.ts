@@ -10,10 +10,14 @@ import { Poller } from '../poller.ts';
 import type { Mailbox } from './identity.ts';
 import { readMailHeaders, readMessage } from './message-reader.ts';
 import type { Partners } from './partners.ts';
+import type { OpenPgpIdentity } from './pgp-identity.ts';
+import { readPgpMessage, type PgpReadOutcome } from './pgp-reader.ts';
 import { Pop3Client, type Pop3Options } from './pop3-client.ts';
 
 export interface InboxDeps {
   mailbox: Mailbox;
+  /** Our OpenPGP key pairs by mailbox name (opened at start). */
+  openpgp: ReadonlyMap<string, OpenPgpIdentity>;
   mail: MailRepository;
   partners: Partners;
   /** Imports one received DICOM file the way a C-STORE is stored. */
@@ -163,7 +167,7 @@ export class MailInbox {
     const { mailbox, mail, partners, clock, log } = this.#deps;
     const now = (): string => clock.now().toISOString();
     const headers = await readMailHeaders(row.rawPath as string);
-    const found = headers.from === null ? undefined : partners.byAddress(headers.from);
+    const found = headers.from === null ? undefined : await partners.byAddress(headers.from);
     mail.updateInbound(row.id, { messageId: headers.messageId, sender: headers.from, partnerName: found?.partner.name ?? null }, now());
     if (headers.messageId !== null && mail.importedWithMessageId(mailbox.config.name, headers.messageId, row.id) !== undefined) {
       mail.updateInbound(row.id, { state: InboundState.Duplicate, reason: 'a mail with this Message-ID was imported before' }, now());
@@ -173,14 +177,18 @@ export class MailInbox {
     const workDir = path.join(this.#deps.workDir, `inbound-${row.id}`);
     await rm(workDir, { recursive: true, force: true });
     try {
-      const outcome = await readMessage({
-        rawPath: row.rawPath as string,
-        workDir,
-        ours: mailbox.smime,
-        partnerCertificate: found?.certificate,
-        now: clock.now(),
-        limits: { maxParts: this.#deps.maxParts },
-      });
+      const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
+      const limits = { maxParts: this.#deps.maxParts };
+      let outcome: PgpReadOutcome;
+      if (found?.format === 'openpgp') {
+        outcome =
+          ourPgp === undefined
+            ? { kind: 'quarantine', reason: `the partner uses OpenPGP but mailbox ${mailbox.config.name} has no OpenPGP key` }
+            : await readPgpMessage({ rawPath: row.rawPath as string, workDir, ours: ourPgp, partner: { key: found.key, config: found.config }, limits });
+      } else {
+        outcome = await readMessage({ rawPath: row.rawPath as string, workDir, ours: mailbox.smime, partnerCertificate: found?.certificate, now: clock.now(), limits });
+      }
+      if (outcome.legacyUsed !== undefined) log.warn({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, legacy: outcome.legacyUsed }, 'accepted under the partner\'s legacy OpenPGP exception');
       if (outcome.kind === 'quarantine') {
         mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: outcome.reason }, now());
         this.#report.quarantined++;

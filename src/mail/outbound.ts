@@ -10,7 +10,9 @@ import type { Logger } from '../log.ts';
 import type { Mailbox } from './identity.ts';
 import { mailRouteType, mailSendType } from './job-types.ts';
 import { buildMessage } from './message-builder.ts';
-import type { Partners } from './partners.ts';
+import type { Partners, PinnedPartner } from './partners.ts';
+import { buildPgpMessage } from './pgp-builder.ts';
+import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { sendMailFile, serverMaxSize, type SmtpOutcome } from './smtp.ts';
 import { splitBySize } from './split.ts';
 
@@ -20,6 +22,8 @@ export interface OutboundDeps {
   archive: ArchiveRepository;
   partners: Partners;
   mailboxes: ReadonlyMap<string, Mailbox>;
+  /** Our OpenPGP key pairs by mailbox name (opened at start). */
+  openpgp: ReadonlyMap<string, OpenPgpIdentity>;
   jobs: Pick<JobQueue, 'enqueueInTransaction'>;
   archiveDir: string;
   /** Where mails are built before sending (removed once sent). */
@@ -58,9 +62,10 @@ export class MailOutbound {
   /** Plans and queues the mails of a study to a partner; returns them. */
   async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string; instances?: readonly string[] }): Promise<OutboundMail[]> {
     const { db, mail, archive, partners, log } = this.#deps;
-    const { partner } = partners.find(request.partner);
+    const { partner, format } = await partners.find(request.partner);
     const mailbox = this.#deps.mailboxes.get(partner.mailbox);
     if (mailbox === undefined) throw new GatewayError(ErrorCode.Invalid, `the partner's mailbox "${partner.mailbox}" is not configured`, { issues: [{ path: 'partner', message: 'its mailbox is not configured' }] });
+    if (format === 'openpgp' && !this.#deps.openpgp.has(mailbox.config.name)) throw new GatewayError(ErrorCode.Invalid, `the partner uses OpenPGP but mailbox "${mailbox.config.name}" has no OpenPGP key`, { issues: [{ path: 'partner', message: `configure mail.mailboxes[].openpgp for mailbox ${mailbox.config.name}` }] });
     const all = archive.instancesOfStudy(request.studyInstanceUid);
     if (all.length === 0) throw new GatewayError(ErrorCode.NotFound, 'no such study (or it has no instances)');
     const chosen = request.instances === undefined ? undefined : new Set(request.instances);
@@ -158,15 +163,17 @@ export class MailOutbound {
       mail.updateOutbound(outboundId, { state: final ? OutboundState.Failed : OutboundState.Queued, lastError: outcome.reason, attempt: true }, clock.now().toISOString());
       throw new SendFailure(outcome);
     };
-    let found: ReturnType<Partners['find']>;
+    let found: PinnedPartner;
     try {
-      found = partners.find(row.partnerName);
+      found = await partners.find(row.partnerName);
     } catch {
       return fail({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
     }
     const mailbox = this.#deps.mailboxes.get(row.mailbox);
     if (mailbox === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
-    if (new Date(found.certificate.x509.validTo) <= clock.now()) return fail({ kind: 'permanent', reason: "the partner's certificate has expired" });
+    if (found.format === 'smime' && new Date(found.certificate.x509.validTo) <= clock.now()) return fail({ kind: 'permanent', reason: "the partner's certificate has expired" });
+    const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
+    if (found.format === 'openpgp' && ourPgp === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp)` });
     const all = new Map(archive.instancesOfStudy(row.studyInstanceUid).map((i) => [i.id, i]));
     const files = [];
     for (const id of row.instanceIds) {
@@ -177,19 +184,11 @@ export class MailOutbound {
     await mkdir(this.#deps.outboxDir, { recursive: true });
     const file = path.join(this.#deps.outboxDir, `${outboundId}.eml`);
     try {
-      const built = await buildMessage({
-        files,
-        sendId: row.sendId,
-        part: row.part,
-        parts: row.parts,
-        from: mailbox.config.address,
-        to: row.recipient,
-        messageId: row.messageId,
-        date: clock.now(),
-        signer: mailbox.smime,
-        recipient: found.certificate,
-        outPath: file,
-      });
+      const common = { files, sendId: row.sendId, part: row.part, parts: row.parts, from: mailbox.config.address, to: row.recipient, messageId: row.messageId, date: clock.now(), outPath: file };
+      const built =
+        found.format === 'openpgp'
+          ? await buildPgpMessage({ ...common, signer: ourPgp as OpenPgpIdentity, recipient: found.key, config: found.config })
+          : await buildMessage({ ...common, signer: mailbox.smime, recipient: found.certificate });
       const outcome = await this.#smtp.send(mailbox, file, row.recipient);
       if (outcome.kind !== 'sent') return fail(outcome);
       mail.updateOutbound(outboundId, { state: OutboundState.Sent, size: built.size, smtpResponse: outcome.response, sentAt: clock.now().toISOString(), lastError: null, attempt: true }, clock.now().toISOString());

@@ -14,6 +14,7 @@ import { MailInbox } from './inbox.ts';
 import { mailJobs } from './mail-jobs.ts';
 import { MailOutbound, type OutboundDeps } from './outbound.ts';
 import { Partners } from './partners.ts';
+import { loadOpenPgpIdentities, type OpenPgpIdentity } from './pgp-identity.ts';
 
 export interface MailRelayDeps {
   config: GatewayConfig['mail'];
@@ -40,6 +41,8 @@ export class MailRelay {
   readonly repository: MailRepository;
   readonly mailboxes: ReadonlyMap<string, Mailbox>;
   readonly inboxes: ReadonlyMap<string, MailInbox>;
+  /** Our OpenPGP key pairs by mailbox, opened by `start()` (the keys' passphrases are checked then). */
+  readonly openpgp = new Map<string, OpenPgpIdentity>();
   readonly #deps: MailRelayDeps;
 
   constructor(deps: MailRelayDeps) {
@@ -54,6 +57,7 @@ export class MailRelay {
       archive: deps.archive,
       partners: this.partners,
       mailboxes: this.mailboxes,
+      openpgp: this.openpgp,
       jobs: deps.jobs,
       archiveDir: deps.dirs.archive,
       outboxDir: path.join(deps.dirs.mail, 'outbox'),
@@ -67,6 +71,7 @@ export class MailRelay {
         new MailInbox(
           {
             mailbox,
+            openpgp: this.openpgp,
             mail: this.repository,
             partners: this.partners,
             importFile: deps.importFile,
@@ -92,7 +97,12 @@ export class MailRelay {
     this.outbound.routeStable(tx, studyInstanceUid);
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    for (const [name, identity] of await loadOpenPgpIdentities(this.#deps.config.mailboxes)) this.openpgp.set(name, identity);
+    for (const [name, identity] of this.openpgp) this.#deps.log.info({ mailbox: name, fingerprint: identity.fingerprint }, 'OpenPGP key opened');
+    for (const p of this.repository.partners()) {
+      if (p.legacy.sha1 || p.legacy.oldKeyTypes) this.#deps.log.warn({ partner: p.name, legacy: p.legacy }, 'partner allowed a legacy OpenPGP key (exception to the strict rules)');
+    }
     for (const entry of this.certificates()) {
       if (entry.status !== 'ok') this.#deps.log.warn({ owner: entry.owner, validTo: entry.validTo, daysLeft: entry.daysLeft }, entry.status === 'expired' ? 'certificate expired' : 'certificate expires soon');
     }
@@ -115,7 +125,7 @@ export class MailRelay {
       const server = this.inboxes.get(m.config.name)?.report().serverCertificate;
       if (server !== null && server !== undefined) out.push(expiryOf(`mailbox ${m.config.name}: POP3 server ${m.config.pop3.host}`, new X509Certificate(server), now, days));
     }
-    for (const p of this.repository.partners()) out.push(expiryOf(`partner ${p.name}`, new X509Certificate(p.certificate), now, days));
+    for (const p of this.repository.partners()) if (p.format === 'smime') out.push(expiryOf(`partner ${p.name}`, new X509Certificate(p.certificate), now, days));
     return out;
   }
 

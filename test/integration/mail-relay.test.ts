@@ -253,13 +253,14 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const db = Database.open({ file: path.join(tempDir('gw-mail-faults-'), 'gateway.db') });
     const repository = new MailRepository(db);
     const partners = new Partners({ repository, mailboxes: ['faults'], clock: systemClock });
-    partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
+    await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
     const imported: string[] = [];
     let failNextDelete = false;
     const dataDir = tempDir('gw-mail-faults-data-');
     const inbox = new MailInbox(
       {
         mailbox: box as NonNullable<typeof box>,
+        openpgp: new Map(),
         mail: repository,
         partners,
         importFile: async (file) => {

@@ -4,6 +4,7 @@ import { jobs } from './0003-jobs.ts';
 import { worklist } from './0004-worklist.ts';
 import { archive } from './0005-archive.ts';
 import { mail } from './0009-mail.ts';
+import { mailInterop } from './0010-mail-interop.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -19,4 +20,4 @@ export interface Migration {
  */
 const reserved = (version: number): Migration => ({ version, name: `reserved-${version}`, sql: '' });
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, reserved(6), reserved(7), reserved(8), mail];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, reserved(6), reserved(7), reserved(8), mail, mailInterop];
