@@ -16,6 +16,10 @@ import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
 import { serverMaxSize } from '../../src/mail/smtp.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
+import { freePort } from '../support/ports.ts';
+import { stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -383,5 +387,53 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     }, { timeoutMs: 30_000, what: 'the retried mail to fail again' });
     assert.match(refailed.lastError ?? '', /550/);
     assert.equal((await siteA.api(`/api/v1/mail/messages/${busy?.id}/retry`, { method: 'POST' })).status, 409, 'only failed mails are retried');
+  });
+
+  test('kill -9 of the receiving gateway between import and delete: after the restart the mail is deleted, nothing imported twice', async () => {
+    // The gateway runs as a process of its own, reaching Dovecot through a proxy that kills it when it
+    // sends its first command after the download (DELE): the import is done and committed by then.
+    const proxy = await TcpProxy.start(servers.pop3sPort);
+    const dir = tempDir('gw-mail-kill-');
+    const token = 'mail-kill-token-0123456789abcdef';
+    const httpPort = await freePort();
+    const configFile = path.join(dir, 'gateway.yaml');
+    const box = { ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort), pop3: { host: '127.0.0.1', port: proxy.port, user: servers.accounts.b.user, password: servers.accounts.b.password } };
+    writeFileSync(configFile, stringify({ dataDir: path.join(dir, 'data'), dicom: { host: '127.0.0.1', port: await freePort() }, http: { host: '127.0.0.1', port: httpPort, apiToken: token }, mail: { mailboxes: [box] } }));
+    const env = { GATEWAY_CONFIG: configFile };
+    const api = (p: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${httpPort}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    let gateway = spawnGateway(env);
+    try {
+      await waitForLog(gateway, 'gateway started');
+      await json(await api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
+      // The poll at start is over before the mail arrives (a poll asked for during one shares it).
+      await json(await api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }), 200);
+      const files = ['k1', 'k2'].map((name, i) => makeInstance(dir, name, { sopInstanceUid: `${uidBase}.11.${i + 1}`, studyInstanceUid: `${uidBase}.11`, seriesInstanceUid: `${uidBase}.11.0` }));
+      const mail = opensslMail(dir, { content: mixedContent(files.map((f) => readFileSync(f))), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+      servers.deliver(servers.accounts.b, mail);
+      proxy.onClientDataAfterServerBytes(mail.length, () => gateway.kill('SIGKILL'));
+      const answer = await api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }).then((r) => r.text()).catch((err: Error) => err.message);
+      assert.equal(proxy.cuts, 1, `the proxy killed the gateway at DELE; the poll answered: ${answer}`);
+      await exitOf(gateway);
+      assert.equal(servers.mails(servers.accounts.b).length, 1, 'killed before DELE: the mail is still on the server');
+
+      // The restart polls at once: the mail is known as imported, so it is only deleted.
+      gateway = spawnGateway(env);
+      await waitForLog(gateway, 'gateway started');
+      await waitFor(() => servers.mails(servers.accounts.b).length === 0, { timeoutMs: 30_000, what: 'the mail deleted after the restart' });
+      const rows = ((await json(await api('/api/v1/mail/received'), 200))['items'] as Received[]);
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(rows[0]?.state, 'imported');
+      assert.equal(rows[0]?.stored, 2);
+      for (const [i, file] of files.entries()) {
+        const row = await json(await api(`/api/v1/instances/${uidBase}.11.${i + 1}`), 200);
+        assert.equal(row['duplicates'], 0, 'imported once');
+        assert.ok(datasetBytes(path.join(dir, 'data', 'archive', String(row['path']))).equals(datasetBytes(file)));
+      }
+    } finally {
+      if (gateway.exitCode === null && gateway.signalCode === null) {
+        gateway.kill('SIGTERM');
+        await exitOf(gateway);
+      }
+    }
   });
 });
