@@ -10,7 +10,6 @@ export class TcpProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #cutAfterServerBytes: number | undefined;
-  #cutBeforeClientBytes: number | undefined;
   #trap: { serverBytes: number; fn: () => void } | undefined;
   /** Connections cut so far. */
   cuts = 0;
@@ -34,11 +33,6 @@ export class TcpProxy {
     this.#cutAfterServerBytes = n;
   }
 
-  /** The next connection is cut as soon as the client has sent more than this many bytes (before they are passed on). */
-  cutAfterClientBytes(n: number): void {
-    this.#cutBeforeClientBytes = n;
-  }
-
   /**
    * On the next connection, once the server has sent at least `serverBytes`, the client's next data
    * is not passed on: `fn` runs (a test kills the client's process there) and the connection is cut.
@@ -52,13 +46,10 @@ export class TcpProxy {
     const upstream = net.connect(targetPort, '127.0.0.1');
     this.#sockets.add(client).add(upstream);
     const serverLimit = this.#cutAfterServerBytes;
-    const clientLimit = this.#cutBeforeClientBytes;
     const trap = this.#trap;
     this.#cutAfterServerBytes = undefined;
-    this.#cutBeforeClientBytes = undefined;
     this.#trap = undefined;
     let fromServer = 0;
-    let fromClient = 0;
     const cut = (): void => {
       this.cuts++;
       client.destroy();
@@ -77,11 +68,6 @@ export class TcpProxy {
     client.on('data', (chunk: Buffer) => {
       if (trap !== undefined && fromServer >= trap.serverBytes) {
         trap.fn();
-        cut();
-        return;
-      }
-      fromClient += chunk.length;
-      if (clientLimit !== undefined && fromClient > clientLimit) {
         cut();
         return;
       }
