@@ -134,6 +134,15 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     // Polled again: nothing new, no duplicate.
     await poll(siteB);
     assert.equal((await received(siteB)).length, 1);
+
+    // B's signed receipt comes back to A: the mail is acknowledged.
+    await waitFor(() => servers.mails(servers.accounts.a).length >= 1, { timeoutMs: 30_000, what: "B's receipt delivered to A" });
+    await poll(siteA);
+    const [receipt] = await received(siteA);
+    assert.equal(receipt?.state, 'receipt', JSON.stringify(receipt));
+    const acknowledged = await json(await siteA.api(`/api/v1/mail/messages/${mails[0]?.id}`), 200);
+    assert.equal(acknowledged['state'], 'acknowledged');
+    assert.ok(acknowledged['acknowledgedAt'] !== null);
   });
 
   test('a study over the partner limit is split by whole files; each mail arrives and imports', async () => {
