@@ -90,6 +90,8 @@ const mailSchema = z
     expiryWarningDays: z.number().int().min(1).max(365).default(30),
     /** Outgoing mails that fail with a 4xx answer are tried this many times in all. */
     sendAttempts: z.number().int().min(1).max(100).default(10),
+    /** After importing a partner's mail, send a signed receipt (an MDN, RFC 8098) back; receipts that come back mark our mails acknowledged. */
+    sendReceipts: z.boolean().default(true),
   })
   .strict()
   .superRefine((mail, ctx) => {

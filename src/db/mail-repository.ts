@@ -23,10 +23,10 @@ export type NewPartner = Omit<MailPartner, 'id' | 'createdAt' | 'updatedAt'>;
 export const MailFormat = { Smime: 'smime', OpenPgp: 'openpgp' } as const;
 export type MailFormat = (typeof MailFormat)[keyof typeof MailFormat];
 
-export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed' } as const;
+export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed', Acknowledged: 'acknowledged' } as const;
 export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
 
-export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large' } as const;
+export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt' } as const;
 export type InboundState = (typeof InboundState)[keyof typeof InboundState];
 
 export interface OutboundMail {
@@ -50,6 +50,7 @@ export interface OutboundMail {
   createdAt: string;
   updatedAt: string;
   sentAt: string | null;
+  acknowledgedAt: string | null;
 }
 
 export interface InboundMail {
@@ -112,6 +113,7 @@ function toOutbound(r: Row): OutboundMail {
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
     sentAt: r.sent_at as string | null,
+    acknowledgedAt: r.acknowledged_at as string | null,
   };
 }
 
@@ -175,7 +177,7 @@ export class MailRepository {
     return Number(this.#db.statement('DELETE FROM mail_partners WHERE name = ?').run(name).changes) > 0;
   }
 
-  insertOutbound(tx: DatabaseSync, m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt'> & { partnerId: number }, now: string): number {
+  insertOutbound(tx: DatabaseSync, m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt'> & { partnerId: number }, now: string): number {
     const result = this.#db
       .statement(
         'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -206,6 +208,14 @@ export class MailRepository {
     this.#db
       .statement('UPDATE mail_outbound SET state = ?, size = COALESCE(?, size), last_error = ?, smtp_response = COALESCE(?, smtp_response), sent_at = COALESCE(?, sent_at), attempts = attempts + ?, updated_at = ? WHERE id = ?')
       .run(change.state, change.size ?? null, change.lastError ?? null, change.smtpResponse ?? null, change.sentAt ?? null, change.attempt === true ? 1 : 0, now, id);
+  }
+
+  /** A partner's receipt for a mail we sent to it; false when no such sent mail is known. */
+  acknowledge(recipient: string, messageId: string, at: string): boolean {
+    const result = this.#db
+      .statement("UPDATE mail_outbound SET state = 'acknowledged', acknowledged_at = ?, updated_at = ? WHERE message_id = ? AND recipient = ? COLLATE NOCASE AND state IN ('sent', 'acknowledged')")
+      .run(at, at, messageId, recipient);
+    return Number(result.changes) > 0;
   }
 
   inbound(mailbox: string, uidl: string): InboundMail | undefined {

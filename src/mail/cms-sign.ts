@@ -1,4 +1,4 @@
-import { createHash, sign, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
 import type { CmsCertificate } from './certificate.ts';
 import { der, int, nullValue, octets, oid, seq, setOf, Tag, utcTime } from './der.ts';
 import { Oid } from './oids.ts';
@@ -22,8 +22,4 @@ export function detachedSignature(deps: { digest: Buffer; certificate: CmsCertif
   const signerInfo = seq(int(1), deps.certificate.issuerAndSerial, sha256, signedAttrs, seq(oid(Oid.rsaEncryption), nullValue()), octets(signature));
   const signedData = seq(int(1), setOf(sha256), seq(oid(Oid.data)), der(Tag.Context0, deps.certificate.der), setOf(signerInfo));
   return seq(oid(Oid.signedData), der(Tag.Context0, signedData));
-}
-
-export function sha256(data: Buffer): Buffer {
-  return createHash('sha256').update(data).digest();
 }

@@ -9,7 +9,9 @@ import type { Logger } from '../log.ts';
 import { Poller } from '../poller.ts';
 import type { Mailbox } from './identity.ts';
 import { readMailHeaders, readMessage } from './message-reader.ts';
-import type { Partners } from './partners.ts';
+import { readReceipt } from './receipt.ts';
+import type { Partners, PinnedPartner } from './partners.ts';
+import { readPgpReceipt } from './pgp-receipt.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { readPgpMessage, type PgpReadOutcome } from './pgp-reader.ts';
 import { Pop3Client, type Pop3Options } from './pop3-client.ts';
@@ -28,6 +30,8 @@ export interface InboxDeps {
   workDir: string;
   maxInboundBytes: number;
   maxParts: number;
+  /** Called once a mail is imported (the relay queues the receipt to the partner). */
+  onImported?: (mail: InboundMail) => Promise<void>;
   clock: Clock;
   log: Logger;
   connect?: (options: Pop3Options) => Promise<Pop3Client>;
@@ -43,7 +47,7 @@ export interface InboxReport {
   quarantined: number;
 }
 
-const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate];
+const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt];
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -162,6 +166,27 @@ export class MailInbox {
     return mail.insertInbound({ mailbox: mailbox.config.name, uidl: uid, state: InboundState.Stored, rawPath: file, size }, clock.now().toISOString());
   }
 
+  async #receipt(row: InboundMail, found: PinnedPartner | undefined): Promise<InboundMail> {
+    const { mailbox, mail, clock, log } = this.#deps;
+    const now = clock.now().toISOString();
+    const outcome =
+      found === undefined
+        ? { kind: 'quarantine' as const, reason: 'unknown sender: no partner has this address' }
+        : found.format === 'openpgp'
+          ? await readPgpReceipt(row.rawPath as string, found)
+          : await readReceipt(row.rawPath as string, found.certificate, clock.now());
+    if (outcome.kind === 'quarantine') {
+      mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: outcome.reason }, now);
+      this.#report.quarantined++;
+      log.warn({ mailbox: mailbox.config.name, inboundId: row.id, reason: outcome.reason }, 'received mail quarantined');
+    } else {
+      const known = mail.acknowledge((found as NonNullable<typeof found>).partner.address, outcome.originalMessageId, now);
+      mail.updateInbound(row.id, { state: InboundState.Receipt, reason: known ? null : 'acknowledges a mail we do not know' }, now);
+      log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, known }, 'receipt received');
+    }
+    return mail.inboundById(row.id) as InboundMail;
+  }
+
   /** Opens a stored mail and imports what it holds; returns the updated record. */
   async #handle(row: InboundMail): Promise<InboundMail> {
     const { mailbox, mail, partners, clock, log } = this.#deps;
@@ -174,6 +199,8 @@ export class MailInbox {
       log.info({ mailbox: mailbox.config.name, inboundId: row.id }, 'received mail is a duplicate (Message-ID)');
       return mail.inboundById(row.id) as InboundMail;
     }
+    // Signed but not encrypted: only a partner's receipt for a mail of ours may come so.
+    if (headers.contentType === 'multipart/signed') return this.#receipt(row, found);
     const workDir = path.join(this.#deps.workDir, `inbound-${row.id}`);
     await rm(workDir, { recursive: true, force: true });
     try {
@@ -213,8 +240,12 @@ export class MailInbox {
       mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates }, now());
       if (state === InboundState.Imported) this.#report.imported++;
       else this.#report.quarantined++;
+      const updated = mail.inboundById(row.id) as InboundMail;
+      if (state === InboundState.Imported) {
+        await this.#deps.onImported?.(updated).catch((err: unknown) => log.warn({ inboundId: row.id, err: (err as Error).message }, 'could not queue the receipt'));
+      }
       log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, files: outcome.files.length, stored, duplicates, failed: failures.length }, 'received mail imported');
-      return mail.inboundById(row.id) as InboundMail;
+      return updated;
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }

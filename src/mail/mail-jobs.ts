@@ -1,5 +1,5 @@
 import { PermanentJobError, TransientJobError, type AnyJobDefinition, type JobDefinition } from '../jobs/index.ts';
-import { mailRoutePayload, mailRouteType, mailSendPayload, mailSendType } from './job-types.ts';
+import { mailReceiptPayload, mailReceiptType, mailRoutePayload, mailRouteType, mailSendPayload, mailSendType } from './job-types.ts';
 import { SendFailure, type MailOutbound } from './outbound.ts';
 
 /**
@@ -32,5 +32,20 @@ export function mailJobs(deps: { outbound: MailOutbound; sendAttempts: number })
       return { mails: mails.length };
     },
   };
-  return [send, route];
+  const receipt: JobDefinition<{ inboundId: number }, Record<string, never>> = {
+    type: mailReceiptType,
+    payload: mailReceiptPayload,
+    maxAttempts: deps.sendAttempts,
+    backoff: { baseMs: 60_000, maxMs: 60 * 60_000 },
+    handler: async (ctx) => {
+      try {
+        await deps.outbound.sendReceipt(ctx.payload.inboundId);
+        return {};
+      } catch (err) {
+        if (err instanceof SendFailure) throw err.outcome.kind === 'permanent' ? new PermanentJobError(err.message) : new TransientJobError(err.message);
+        throw err;
+      }
+    },
+  };
+  return [send, route, receipt];
 }

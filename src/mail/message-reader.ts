@@ -12,6 +12,8 @@ import { decodeBase64Range, digestRange, findParts, readRangeToBuffer, type Rang
 /** What the outer header says: enough to deduplicate and to find the partner, before anything is decrypted. */
 export interface MailHeaders {
   messageId: string | null;
+  /** The outer Content-Type (lower case, without parameters). */
+  contentType: string;
   /** The sender's address, lower-case. */
   from: string | null;
 }
@@ -61,9 +63,9 @@ export async function readMailHeaders(rawPath: string): Promise<MailHeaders> {
   try {
     const { headers } = parseHeaders(await head(handle));
     const id = /<([^<>]{1,500})>/.exec(headers.get('message-id') ?? '')?.[1] ?? null;
-    return { messageId: id, from: address(headers.get('from')) };
+    return { messageId: id, from: address(headers.get('from')), contentType: parseContentType(headers.get('content-type')).type };
   } catch {
-    return { messageId: null, from: null };
+    return { messageId: null, from: null, contentType: '' };
   } finally {
     await handle.close();
   }
@@ -149,18 +151,30 @@ async function readSigned(handle: FileHandle, req: ReadRequest): Promise<ReadOut
     return { kind: 'quarantine', reason: `opaque S/MIME (${type.params.get('smime-type') ?? 'unknown'}) inside the encryption is not accepted: expected multipart/signed` };
   }
   if (type.type !== 'multipart/signed') return { kind: 'quarantine', reason: `unsigned: the decrypted content is ${type.type}, not multipart/signed` };
+  const verified = await verifySignedEntity(handle, size, req.partnerCertificate as CmsCertificate, req.now);
+  if (!verified.ok) return { kind: 'quarantine', reason: verified.reason };
+  return readMixed(handle, verified.content, req);
+}
+
+/**
+ * Checks a `multipart/signed` S/MIME entity that fills a file (its headers first): the signature must
+ * be the partner's and match the content. Returns where the signed content lies in the file.
+ */
+export async function verifySignedEntity(handle: FileHandle, size: number, partnerCertificate: CmsCertificate, now: Date): Promise<{ ok: true; content: Range } | { ok: false; reason: string }> {
+  const top = parseHeaders(await head(handle));
+  const type = parseContentType(top.headers.get('content-type'));
+  if (type.type !== 'multipart/signed') return { ok: false, reason: `unsigned: ${type.type}, not multipart/signed` };
   const protocol = (type.params.get('protocol') ?? '').toLowerCase();
-  if (protocol !== 'application/pkcs7-signature' && protocol !== 'application/x-pkcs7-signature') return { kind: 'quarantine', reason: `signature protocol "${protocol}" is not S/MIME` };
+  if (protocol !== 'application/pkcs7-signature' && protocol !== 'application/x-pkcs7-signature') return { ok: false, reason: `signature protocol "${protocol}" is not S/MIME` };
   const parts = await findParts(handle, { start: top.length, end: size }, checkBoundary(type.params.get('boundary')), 2);
   const [signedRange, signatureRange] = parts;
-  if (parts.length !== 2 || signedRange === undefined || signatureRange === undefined) return { kind: 'quarantine', reason: `multipart/signed with ${parts.length} parts (expected content and signature)` };
+  if (parts.length !== 2 || signedRange === undefined || signatureRange === undefined) return { ok: false, reason: `multipart/signed with ${parts.length} parts (expected content and signature)` };
   const sigHead = parseHeaders(await readRangeToBuffer(handle, { start: signatureRange.start, end: Math.min(signatureRange.end, signatureRange.start + maxHeaderBytes) }, maxHeaderBytes, 'signature headers'));
   const signatureDer = await decodeToBuffer(handle, { start: signatureRange.start + sigHead.length, end: signatureRange.end });
   const parsed = parseSignedData(signatureDer);
   const digest = await digestRange(handle, signedRange, parsed.digest);
-  const check = checkSignature(parsed, digest, req.partnerCertificate as CmsCertificate, req.now);
-  if (!check.ok) return { kind: 'quarantine', reason: check.reason };
-  return readMixed(handle, signedRange, req);
+  const check = checkSignature(parsed, digest, partnerCertificate, now);
+  return check.ok ? { ok: true, content: signedRange } : check;
 }
 
 async function decodeToBuffer(handle: FileHandle, range: Range): Promise<Buffer> {

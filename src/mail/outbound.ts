@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../clock.ts';
@@ -8,10 +8,12 @@ import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
 import type { Mailbox } from './identity.ts';
-import { mailRouteType, mailSendType } from './job-types.ts';
+import { mailReceiptType, mailRouteType, mailSendType } from './job-types.ts';
+import { buildReceipt } from './receipt.ts';
 import { buildMessage } from './message-builder.ts';
 import type { Partners, PinnedPartner } from './partners.ts';
 import { buildPgpMessage } from './pgp-builder.ts';
+import { buildPgpReceipt } from './pgp-receipt.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { sendMailFile, serverMaxSize, type SmtpOutcome } from './smtp.ts';
 import { splitBySize } from './split.ts';
@@ -147,6 +149,41 @@ export class MailOutbound {
       mail.setOutboundJob(tx, id, job.id);
     });
     return mail.outbound(id) as OutboundMail;
+  }
+
+  /** Queues our receipt for a received and imported mail (it goes to the partner that sent it). */
+  async queueReceipt(inboundId: number): Promise<void> {
+    await this.#deps.db.write((tx) => this.#deps.jobs.enqueueInTransaction(tx, { type: mailReceiptType, key: `mail-receipt:${inboundId}`, payload: { inboundId } }));
+  }
+
+  /** One attempt at sending a receipt; throws SendFailure when it was not sent. */
+  async sendReceipt(inboundId: number): Promise<void> {
+    const { mail, partners, clock, log } = this.#deps;
+    const row = mail.inboundById(inboundId);
+    if (row === undefined || row.messageId === null || row.partnerName === null) throw new SendFailure({ kind: 'permanent', reason: 'nothing to acknowledge (no such mail, no Message-ID or no partner)' });
+    let found: PinnedPartner;
+    try {
+      found = await partners.find(row.partnerName);
+    } catch {
+      throw new SendFailure({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
+    }
+    const mailbox = this.#deps.mailboxes.get(row.mailbox);
+    const partner = found.partner;
+    if (mailbox === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
+    await mkdir(this.#deps.outboxDir, { recursive: true });
+    const file = path.join(this.#deps.outboxDir, `receipt-${inboundId}.eml`);
+    const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
+    try {
+      const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
+      const request = { from: mailbox.config.address, to: partner.address, originalMessageId: row.messageId, messageId: `receipt-${randomUUID()}@${domain}`, date: clock.now() };
+      if (found.format === 'openpgp' && ourPgp === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp)` });
+      await writeFile(file, found.format === 'openpgp' ? await buildPgpReceipt({ ...request, signer: ourPgp as OpenPgpIdentity }) : buildReceipt({ ...request, signer: mailbox.smime }));
+      const outcome = await this.#smtp.send(mailbox, file, partner.address);
+      if (outcome.kind !== 'sent') throw new SendFailure(outcome);
+      log.info({ inboundId, partner: partner.name }, 'receipt sent');
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
   }
 
   /**

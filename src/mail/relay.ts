@@ -79,6 +79,8 @@ export class MailRelay {
             workDir: path.join(deps.dirs.mail, 'work'),
             maxInboundBytes: deps.config.maxInboundMb * 1024 * 1024,
             maxParts: deps.config.maxParts,
+            // A mail without a Message-ID cannot be acknowledged (the receipt names it).
+            ...(deps.config.sendReceipts ? { onImported: async (received: { id: number; messageId: string | null }) => (received.messageId === null ? undefined : this.outbound.queueReceipt(received.id)) } : {}),
             clock: deps.clock,
             log,
           },

@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { cmsCertificate } from '../../src/mail/certificate.ts';
 import { buildMessage } from '../../src/mail/message-builder.ts';
 import { readMailHeaders, readMessage, type ReadOutcome } from '../../src/mail/message-reader.ts';
+import { buildReceipt, readReceipt } from '../../src/mail/receipt.ts';
 import { makeMailCertificates } from '../support/mail-servers.ts';
 import { mixedContent, opensslCms, opensslMail } from '../support/mail-tools.ts';
 import { tempDir } from '../support/temp.ts';
@@ -88,7 +89,7 @@ describe('S/MIME interop with openssl', () => {
     // Signed with SHA-256 and encrypted with AES-256.
     const cmsDump = opensslCms(['-cmsout', '-print', '-in', mail, '-inform', 'SMIME']).toString();
     assert.match(cmsDump, /aes-256-cbc/);
-    assert.deepEqual(await readMailHeaders(mail), { messageId: 'ours@site-a.test', from: 'a@site-a.test' });
+    assert.deepEqual(await readMailHeaders(mail), { messageId: 'ours@site-a.test', from: 'a@site-a.test', contentType: 'application/pkcs7-mime' });
     assertFiles(await read(mail));
   });
 
@@ -130,5 +131,15 @@ describe('S/MIME interop with openssl', () => {
       assert.equal(outcome.kind, 'quarantine', `${c.name}: ${JSON.stringify(outcome)}`);
       if (outcome.kind === 'quarantine') assert.match(outcome.reason, c.reason, c.name);
     }
+  });
+
+  test('receipts: signed by us, verified by openssl; read back only with the signer\'s certificate', async () => {
+    const file = path.join(dir, 'receipt.eml');
+    writeFileSync(file, buildReceipt({ from: 'b@partner-b.test', to: 'a@site-a.test', originalMessageId: 'x.1@site-a.test', messageId: 'r1@partner-b.test', date: new Date(), signer: { certificate: cert(certs.smimeB.cert), key: key(certs.smimeB.key) } }));
+    const content = opensslCms(['-verify', '-in', file, '-CAfile', certs.ca.cert]).toString();
+    assert.match(content, /Original-Message-ID: <x\.1@site-a\.test>/);
+    assert.deepEqual(await readReceipt(file, cert(certs.smimeB.cert), new Date()), { kind: 'receipt', originalMessageId: 'x.1@site-a.test' });
+    const forged = await readReceipt(file, cert(certs.smimeOther.cert), new Date());
+    assert.equal(forged.kind, 'quarantine');
   });
 });

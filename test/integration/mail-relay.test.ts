@@ -16,6 +16,11 @@ import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
 import { serverMaxSize } from '../../src/mail/smtp.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
+import { freePort } from '../support/ports.ts';
+import { stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { GpgHome } from '../support/gpg.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -83,18 +88,27 @@ async function received(gw: RunningGateway): Promise<Received[]> {
 // Set up once for the file, at the top level: the helpers' clean-up then runs when the file ends.
 const certs: MailCertificates = makeMailCertificates();
 const servers: MailServers = await startMailServers(certs);
+// OpenPGP key pairs of both sites (made by GnuPG, passphrase-protected as the gateway requires).
+const pgpKeys = new GpgHome();
+const pgpOf = (email: string, passphrase: string) => {
+  const file = path.join(tempDir('gw-mail-pgp-'), 'key.asc');
+  writeFileSync(file, pgpKeys.secretKey(pgpKeys.generate(email, { passphrase }), passphrase));
+  return { key: file, passphrase };
+};
+const pgpA = pgpOf('a@site-a.test', 'passphrase of a');
+const pgpB = pgpOf('b@partner-b.test', 'passphrase of b');
 const siteA: RunningGateway = await startGateway({
   // Studies complete after a second without new instances: the routing test waits for that.
   archive: { studyQuietSeconds: 1 },
   mail: {
     mailboxes: [
-      mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort),
+      { ...mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort), openpgp: pgpA },
       // The same account through a port that offers no STARTTLS: sending there must be refused.
       mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.plainSmtpPort, 'plain'),
     ],
   },
 });
-const siteB: RunningGateway = await startGateway({ mail: { mailboxes: [mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort)] } });
+const siteB: RunningGateway = await startGateway({ mail: { mailboxes: [{ ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort), openpgp: pgpB }] } });
 await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 201);
 await json(await siteB.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
 
@@ -130,6 +144,15 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     // Polled again: nothing new, no duplicate.
     await poll(siteB);
     assert.equal((await received(siteB)).length, 1);
+
+    // B's signed receipt comes back to A: the mail is acknowledged.
+    await waitFor(() => servers.mails(servers.accounts.a).length >= 1, { timeoutMs: 30_000, what: "B's receipt delivered to A" });
+    await poll(siteA);
+    const [receipt] = await received(siteA);
+    assert.equal(receipt?.state, 'receipt', JSON.stringify(receipt));
+    const acknowledged = await json(await siteA.api(`/api/v1/mail/messages/${mails[0]?.id}`), 200);
+    assert.equal(acknowledged['state'], 'acknowledged');
+    assert.ok(acknowledged['acknowledgedAt'] !== null);
   });
 
   test('a study over the partner limit is split by whole files; each mail arrives and imports', async () => {
@@ -384,5 +407,123 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     }, { timeoutMs: 30_000, what: 'the retried mail to fail again' });
     assert.match(refailed.lastError ?? '', /550/);
     assert.equal((await siteA.api(`/api/v1/mail/messages/${busy?.id}/retry`, { method: 'POST' })).status, 409, 'only failed mails are retried');
+  });
+
+  test('kill -9 of the receiving gateway between import and delete: after the restart the mail is deleted, nothing imported twice', async () => {
+    // The gateway runs as a process of its own, reaching Dovecot through a proxy that kills it when it
+    // sends its first command after the download (DELE): the import is done and committed by then.
+    const proxy = await TcpProxy.start(servers.pop3sPort);
+    const dir = tempDir('gw-mail-kill-');
+    const token = 'mail-kill-token-0123456789abcdef';
+    const httpPort = await freePort();
+    const configFile = path.join(dir, 'gateway.yaml');
+    const box = { ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort), pop3: { host: '127.0.0.1', port: proxy.port, user: servers.accounts.b.user, password: servers.accounts.b.password } };
+    writeFileSync(configFile, stringify({ dataDir: path.join(dir, 'data'), dicom: { host: '127.0.0.1', port: await freePort() }, http: { host: '127.0.0.1', port: httpPort, apiToken: token }, mail: { mailboxes: [box] } }));
+    const env = { GATEWAY_CONFIG: configFile };
+    const api = (p: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${httpPort}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    let gateway = spawnGateway(env);
+    try {
+      await waitForLog(gateway, 'gateway started');
+      await json(await api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
+      // The poll at start is over before the mail arrives (a poll asked for during one shares it).
+      await json(await api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }), 200);
+      const files = ['k1', 'k2'].map((name, i) => makeInstance(dir, name, { sopInstanceUid: `${uidBase}.11.${i + 1}`, studyInstanceUid: `${uidBase}.11`, seriesInstanceUid: `${uidBase}.11.0` }));
+      const mail = opensslMail(dir, { content: mixedContent(files.map((f) => readFileSync(f))), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+      servers.deliver(servers.accounts.b, mail);
+      proxy.onClientDataAfterServerBytes(mail.length, () => gateway.kill('SIGKILL'));
+      const answer = await api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }).then((r) => r.text()).catch((err: Error) => err.message);
+      assert.equal(proxy.cuts, 1, `the proxy killed the gateway at DELE; the poll answered: ${answer}`);
+      await exitOf(gateway);
+      assert.equal(servers.mails(servers.accounts.b).length, 1, 'killed before DELE: the mail is still on the server');
+
+      // The restart polls at once: the mail is known as imported, so it is only deleted.
+      gateway = spawnGateway(env);
+      await waitForLog(gateway, 'gateway started');
+      await waitFor(() => servers.mails(servers.accounts.b).length === 0, { timeoutMs: 30_000, what: 'the mail deleted after the restart' });
+      const rows = ((await json(await api('/api/v1/mail/received'), 200))['items'] as Received[]);
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(rows[0]?.state, 'imported');
+      assert.equal(rows[0]?.stored, 2);
+      for (const [i, file] of files.entries()) {
+        const row = await json(await api(`/api/v1/instances/${uidBase}.11.${i + 1}`), 200);
+        assert.equal(row['duplicates'], 0, 'imported once');
+        assert.ok(datasetBytes(path.join(dir, 'data', 'archive', String(row['path']))).equals(datasetBytes(file)));
+      }
+    } finally {
+      if (gateway.exitCode === null && gateway.signalCode === null) {
+        gateway.kill('SIGTERM');
+        await exitOf(gateway);
+      }
+    }
+  });
+
+  test('OpenPGP partners: a study sent by A as PGP/MIME arrives at B, imported byte-identical; B\'s PGP-signed receipt acknowledges it', async () => {
+    const keyOf = async (gw: RunningGateway): Promise<string> => {
+      const { items } = (await json(await gw.api('/api/v1/mail/mailboxes'), 200)) as { items: { name: string; openpgp: { publicKey: string; fingerprint: string } | null }[] };
+      const main = items.find((m) => m.name === 'main');
+      assert.ok(main?.openpgp !== null && main?.openpgp !== undefined, 'our public key is in the API');
+      return main.openpgp.publicKey;
+    };
+    const toB = { name: 'Teleradiologie B', address: 'b@partner-b.test', mailbox: 'main', maxMailMb: 10 };
+    const toA = { name: 'Praxis A', address: 'a@site-a.test', mailbox: 'main' };
+    const partnerB = await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ ...toB, format: 'openpgp', publicKey: await keyOf(siteB) }) }), 200);
+    assert.equal(partnerB['format'], 'openpgp');
+    assert.match(String((partnerB['openpgp'] as { fingerprint: string }).fingerprint), /^[0-9A-F]{40}$/);
+    assert.deepEqual((partnerB['openpgp'] as { legacyFindings: string[] }).legacyFindings, []);
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ ...toA, format: 'openpgp', publicKey: await keyOf(siteA) }) }), 200);
+    try {
+      const study = `${uidBase}.20`;
+      const sops = await storeStudy(siteA, study, 2);
+      // Receipts of earlier tests still on A's server are collected first.
+      await poll(siteA);
+      assert.equal(servers.mails(servers.accounts.a).length, 0);
+      const beforeB = (await received(siteB)).length;
+      const beforeA = (await received(siteA)).length;
+      await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+      const mails = await sentMails(siteA, study, 1);
+      assert.equal(mails[0]?.state, 'sent', JSON.stringify(mails));
+      await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+      const raw = readFileSync(servers.mails(servers.accounts.b)[0] as string, 'latin1');
+      assert.match(raw, /Content-Type: multipart\/encrypted; protocol="application\/pgp-encrypted"/);
+      assert.match(raw, /X-TELEMEDICINE-SET-ID: [0-9a-f-]{36}/);
+      assert.doesNotMatch(raw, /Müller|M\xfcller|PAT-1|ACC123|Thorax/);
+
+      await poll(siteB);
+      const [mail] = await received(siteB);
+      assert.equal((await received(siteB)).length, beforeB + 1);
+      assert.equal(mail?.state, 'imported', JSON.stringify(mail));
+      assert.equal(mail?.stored, 2);
+      for (const sop of sops) assert.ok(datasetBytes(await archivedFile(siteB, sop)).equals(datasetBytes(await archivedFile(siteA, sop))), `dataset of ${sop} differs`);
+
+      await waitFor(() => servers.mails(servers.accounts.a).length >= 1, { timeoutMs: 30_000, what: "B's receipt delivered to A" });
+      assert.match(readFileSync(servers.mails(servers.accounts.a)[0] as string, 'latin1'), /protocol="application\/pgp-signature"/);
+      await poll(siteA);
+      assert.equal((await received(siteA)).length, beforeA + 1);
+      const [receipt] = await received(siteA);
+      assert.equal(receipt?.state, 'receipt', JSON.stringify(receipt));
+      assert.equal((await json(await siteA.api(`/api/v1/mail/messages/${mails[0]?.id}`), 200))['state'], 'acknowledged');
+    } finally {
+      await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ ...toB, certificate: pem(certs.smimeB.cert) }) }), 200);
+      await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ ...toA, certificate: pem(certs.smimeA.cert) }) }), 200);
+    }
+  });
+
+  test('OpenPGP partner keys through the API: legacy keys refused by default naming the exception, accepted with it and shown', async () => {
+    const legacy = new GpgHome();
+    const fpr = legacy.generate('old@legacy.test', { algo: 'rsa1024' });
+    legacy.run(['--passphrase', '', '--quick-add-key', fpr, 'rsa1024', 'encr', 'never']);
+    const body = { name: 'Legacy', address: 'old@legacy.test', mailbox: 'main', format: 'openpgp', publicKey: legacy.publicKey(fpr) };
+    const refused = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify(body) }), 400);
+    assert.match(JSON.stringify(refused), /publicKey.*RSA with 1024 bits.*legacy\.oldKeyTypes/);
+    const wrong = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ ...body, publicKey: undefined, certificate: pem(certs.smimeB.cert) }) }), 400);
+    assert.match(JSON.stringify(wrong), /certificate.*only for format smime/);
+    assert.match(JSON.stringify(wrong), /publicKey.*required for format openpgp/);
+    const created = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ ...body, legacy: { oldKeyTypes: true } }) }), 201);
+    try {
+      assert.deepEqual(created['legacy'], { sha1: false, oldKeyTypes: true });
+      assert.ok((created['openpgp'] as { legacyFindings: string[] }).legacyFindings.some((f) => /RSA with 1024 bits/.test(f)));
+    } finally {
+      await siteA.api('/api/v1/mail/partners/Legacy', { method: 'DELETE' });
+    }
   });
 });

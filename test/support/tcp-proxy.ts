@@ -10,7 +10,7 @@ export class TcpProxy {
   readonly #server: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #cutAfterServerBytes: number | undefined;
-  #cutBeforeClientBytes: number | undefined;
+  #trap: { serverBytes: number; fn: () => void } | undefined;
   /** Connections cut so far. */
   cuts = 0;
 
@@ -33,20 +33,23 @@ export class TcpProxy {
     this.#cutAfterServerBytes = n;
   }
 
-  /** The next connection is cut as soon as the client has sent more than this many bytes (before they are passed on). */
-  cutAfterClientBytes(n: number): void {
-    this.#cutBeforeClientBytes = n;
+  /**
+   * On the next connection, once the server has sent at least `serverBytes`, the client's next data
+   * is not passed on: `fn` runs (a test kills the client's process there) and the connection is cut.
+   * With POP3 that is the command after a downloaded mail: DELE.
+   */
+  onClientDataAfterServerBytes(serverBytes: number, fn: () => void): void {
+    this.#trap = { serverBytes, fn };
   }
 
   #pipe(client: net.Socket, targetPort: number): void {
     const upstream = net.connect(targetPort, '127.0.0.1');
     this.#sockets.add(client).add(upstream);
     const serverLimit = this.#cutAfterServerBytes;
-    const clientLimit = this.#cutBeforeClientBytes;
+    const trap = this.#trap;
     this.#cutAfterServerBytes = undefined;
-    this.#cutBeforeClientBytes = undefined;
+    this.#trap = undefined;
     let fromServer = 0;
-    let fromClient = 0;
     const cut = (): void => {
       this.cuts++;
       client.destroy();
@@ -63,8 +66,8 @@ export class TcpProxy {
       client.write(chunk);
     });
     client.on('data', (chunk: Buffer) => {
-      fromClient += chunk.length;
-      if (clientLimit !== undefined && fromClient > clientLimit) {
+      if (trap !== undefined && fromServer >= trap.serverBytes) {
+        trap.fn();
         cut();
         return;
       }
@@ -80,7 +83,6 @@ export class TcpProxy {
     upstream.on('close', close).on('error', close);
   }
 
-  /** Bytes the client sent on connections so far are not tracked across connections; see cutAfterClientBytes. */
   async stop(): Promise<void> {
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

@@ -24,7 +24,7 @@ export const mail: Migration = {
       updated_at TEXT NOT NULL
     ) STRICT;
 
-    -- state: queued, sent, failed. instance_ids: JSON array of archive instance ids in this mail.
+    -- state: queued, sent, failed, acknowledged (the partner's signed receipt came back). instance_ids: JSON array of archive instance ids in this mail.
     CREATE TABLE mail_outbound (
       id INTEGER PRIMARY KEY,
       send_id TEXT NOT NULL,
@@ -46,12 +46,13 @@ export const mail: Migration = {
       job_id INTEGER,
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL,
-      sent_at TEXT
+      sent_at TEXT,
+      acknowledged_at TEXT
     ) STRICT;
     CREATE INDEX mail_outbound_state ON mail_outbound (state, id);
     CREATE INDEX mail_outbound_study ON mail_outbound (study_instance_uid);
 
-    -- state: stored (raw mail on disk, not yet handled), imported, quarantined, duplicate, too_large.
+    -- state: stored (raw mail on disk, not yet handled), imported, quarantined, duplicate, too_large, receipt (a partner's acknowledgement).
     -- deleted_at: when it was deleted from the server (only after it was fully handled).
     CREATE TABLE mail_inbound (
       id INTEGER PRIMARY KEY,
