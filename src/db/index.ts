@@ -8,3 +8,4 @@ export { AssociationRepository, type AssociationQuery, type CallingAeActivity, t
 export { ArchiveRepository, type NewInstance, type StoredInstance, type StudySummary, type SeriesSummary } from './archive-repository.ts';
 export { PatientRepository, type PatientSummary } from './patient-repository.ts';
 export { MailRepository, InboundState, MailFormat, OutboundState, type InboundMail, type MailPartner, type NewPartner, type OutboundMail } from './mail-repository.ts';
+export { MailPartialRepository, PartialState, type Fragment, type PartialSet } from './mail-partial-repository.ts';

@@ -26,7 +26,7 @@ export type MailFormat = (typeof MailFormat)[keyof typeof MailFormat];
 export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed', Acknowledged: 'acknowledged' } as const;
 export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
 
-export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt' } as const;
+export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt', Fragment: 'fragment' } as const;
 export type InboundState = (typeof InboundState)[keyof typeof InboundState];
 
 export interface OutboundMail {
@@ -51,6 +51,12 @@ export interface OutboundMail {
   updatedAt: string;
   sentAt: string | null;
   acknowledgedAt: string | null;
+  /** Set when the mail (one object over the limit) goes as message/partial fragments of at most this size. */
+  fragmentLimit: number | null;
+  /** The id of the fragments' set, once built; fragments of it and how many of them are sent. */
+  partialId: string | null;
+  fragments: number | null;
+  fragmentsSent: number;
 }
 
 export interface InboundMail {
@@ -114,6 +120,10 @@ function toOutbound(r: Row): OutboundMail {
     updatedAt: r.updated_at as string,
     sentAt: r.sent_at as string | null,
     acknowledgedAt: r.acknowledged_at as string | null,
+    fragmentLimit: r.fragment_limit as number | null,
+    partialId: r.partial_id as string | null,
+    fragments: r.fragments as number | null,
+    fragmentsSent: r.fragments_sent as number,
   };
 }
 
@@ -177,13 +187,17 @@ export class MailRepository {
     return Number(this.#db.statement('DELETE FROM mail_partners WHERE name = ?').run(name).changes) > 0;
   }
 
-  insertOutbound(tx: DatabaseSync, m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt'> & { partnerId: number }, now: string): number {
+  insertOutbound(
+    tx: DatabaseSync,
+    m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt' | 'fragmentLimit' | 'partialId' | 'fragments' | 'fragmentsSent'> & { partnerId: number; fragmentLimit?: number | null },
+    now: string,
+  ): number {
     const result = this.#db
       .statement(
-        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, fragment_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         tx,
       )
-      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), m.messageId, m.trigger, OutboundState.Queued, now, now);
+      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), m.messageId, m.trigger, OutboundState.Queued, m.fragmentLimit ?? null, now, now);
     return Number(result.lastInsertRowid);
   }
 
@@ -208,6 +222,15 @@ export class MailRepository {
     this.#db
       .statement('UPDATE mail_outbound SET state = ?, size = COALESCE(?, size), last_error = ?, smtp_response = COALESCE(?, smtp_response), sent_at = COALESCE(?, sent_at), attempts = attempts + ?, updated_at = ? WHERE id = ?')
       .run(change.state, change.size ?? null, change.lastError ?? null, change.smtpResponse ?? null, change.sentAt ?? null, change.attempt === true ? 1 : 0, now, id);
+  }
+
+  /** A built mail cut into fragments: its set id and count (none sent yet). */
+  setFragments(id: number, partialId: string, fragments: number, now: string): void {
+    this.#db.statement('UPDATE mail_outbound SET partial_id = ?, fragments = ?, fragments_sent = 0, updated_at = ? WHERE id = ?').run(partialId, fragments, now, id);
+  }
+
+  fragmentSent(id: number, number: number, now: string): void {
+    this.#db.statement('UPDATE mail_outbound SET fragments_sent = ?, updated_at = ? WHERE id = ?').run(number, now, id);
   }
 
   /** A partner's receipt for a mail we sent to it; false when no such sent mail is known. */
@@ -246,6 +269,11 @@ export class MailRepository {
     this.#db
       .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, updated_at = ? WHERE id = ?')
       .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, now, id);
+  }
+
+  /** Mails put together from message/partial fragments, stored but not handled yet (they are on no server). */
+  assembledStored(mailbox: string): InboundMail[] {
+    return (this.#db.statement("SELECT * FROM mail_inbound WHERE mailbox = ? AND state = 'stored' AND uidl LIKE 'partial:%' ORDER BY id").all(mailbox) as Row[]).map(toInbound);
   }
 
   listInbound(q: { state?: InboundState; mailbox?: string; limit: number; offset: number }): InboundMail[] {

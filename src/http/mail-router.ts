@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { InboundState, OutboundState } from '../db/index.ts';
+import { InboundState, OutboundState, PartialState } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import type { MailRelay } from '../mail/index.ts';
@@ -13,6 +13,8 @@ const outboundQuery = z
   .object({ state: z.enum(Object.values(OutboundState) as [string, ...string[]]).optional(), partner: z.string().min(1).optional(), study: uid.optional(), ...page })
   .strict();
 const inboundQuery = z.object({ state: z.enum(Object.values(InboundState) as [string, ...string[]]).optional(), mailbox: z.string().min(1).optional(), ...page }).strict();
+/** Received message/partial sets: waiting for fragments, assembled, or expired incomplete. */
+const partialQuery = z.object({ state: z.enum(Object.values(PartialState) as [string, ...string[]]).optional(), ...page }).strict();
 /** The whole study, or only the chosen instances (SOP Instance UIDs). */
 const sendBody = z.object({ partner: z.string().min(1).max(100), instances: z.array(uid).min(1).max(100_000).optional() }).strict();
 
@@ -79,6 +81,10 @@ export function mailRouter(relay: MailRelay): Router {
   router.get('/received', (req, res) => {
     const q = parseOrThrow(inboundQuery, req.query, 'query');
     res.json({ items: relay.repository.listInbound(q as Parameters<typeof relay.repository.listInbound>[0]).map(({ rawPath: _, ...rest }) => rest), limit: q.limit, offset: q.offset });
+  });
+  router.get('/partials', (req, res) => {
+    const q = parseOrThrow(partialQuery, req.query, 'query');
+    res.json({ items: relay.partials.list(q as Parameters<typeof relay.partials.list>[0]), limit: q.limit, offset: q.offset });
   });
   router.get('/received/:id', (req, res) => {
     const mail = relay.repository.inboundById(parseOrThrow(id, req.params.id, 'id'));

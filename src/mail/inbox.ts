@@ -3,7 +3,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
-import { InboundState, type InboundMail, type MailRepository } from '../db/index.ts';
+import { InboundState, PartialState, type InboundMail, type MailPartialRepository, type MailRepository, type PartialSet } from '../db/index.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from '../poller.ts';
@@ -12,6 +12,7 @@ import { readMailHeaders, readMessage } from './message-reader.ts';
 import { readReceipt } from './receipt.ts';
 import type { Partners, PinnedPartner } from './partners.ts';
 import { readPgpReceipt } from './pgp-receipt.ts';
+import { assemble, isWhole, readFragmentHeader } from './partial-assembly.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { readPgpMessage, type PgpReadOutcome } from './pgp-reader.ts';
 import { Pop3Client, type Pop3Options } from './pop3-client.ts';
@@ -30,6 +31,10 @@ export interface InboxDeps {
   workDir: string;
   maxInboundBytes: number;
   maxParts: number;
+  /** Received message/partial sets. */
+  partials: MailPartialRepository;
+  /** A message/partial set not whole within this time expires (nothing of it is imported). */
+  partialTimeoutMs: number;
   /** Called once a mail is imported (the relay queues the receipt to the partner). */
   onImported?: (mail: InboundMail) => Promise<void>;
   clock: Clock;
@@ -47,7 +52,7 @@ export interface InboxReport {
   quarantined: number;
 }
 
-const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt];
+const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt, InboundState.Fragment];
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -142,6 +147,63 @@ export class MailInbox {
     // RFC 1939: deletions take effect at QUIT; a session that breaks before leaves the mails (handled: deleted next time).
     const now = clock.now().toISOString();
     for (const id of deleted) mail.updateInbound(id, { deletedAt: now }, now);
+    await this.#partials();
+  }
+
+  /**
+   * message/partial sets of this mailbox: whole ones are assembled and handled (also after a crash
+   * between the steps), and those still not whole after the timeout expire, said in the log.
+   */
+  async #partials(): Promise<void> {
+    const { mailbox, mail, partials, clock, log } = this.#deps;
+    const name = mailbox.config.name;
+    for (const set of partials.waiting(name)) if (isWhole(set)) await this.#assemble(set);
+    for (const row of mail.assembledStored(name)) await this.#handle(row);
+    const now = clock.now();
+    for (const set of partials.expire(name, new Date(now.getTime() - this.#deps.partialTimeoutMs).toISOString(), now.toISOString())) {
+      log.warn({ mailbox: name, partialSet: set.id, sender: set.sender, received: set.received, total: set.total }, 'message/partial set expired incomplete: nothing of it imported');
+    }
+  }
+
+  async #assemble(set: PartialSet): Promise<void> {
+    const { mailbox, mail, partials, clock, log } = this.#deps;
+    const result = await assemble({ mail, partials, dir: path.join(this.#deps.inboxDir, mailbox.config.name), maxBytes: this.#deps.maxInboundBytes, now: clock.now().toISOString() }, set);
+    if ('refused' in result) {
+      partials.expireNow(set.id, clock.now().toISOString());
+      log.warn({ mailbox: mailbox.config.name, partialSet: set.id, reason: result.refused }, 'message/partial set refused');
+      return;
+    }
+    log.info({ mailbox: mailbox.config.name, partialSet: set.id, fragments: set.total, inboundId: result.id }, 'message/partial set reassembled');
+    if (result.state === InboundState.Stored) await this.#handle(result);
+  }
+
+  /** A message/partial fragment: recorded with its set; the set is assembled once whole. */
+  async #fragment(row: InboundMail, found: PinnedPartner | undefined, sender: string | null): Promise<InboundMail> {
+    const { mailbox, mail, partials, clock, log } = this.#deps;
+    const now = clock.now().toISOString();
+    if (found === undefined || sender === null) {
+      mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: 'a message/partial fragment from an unknown sender: no partner has this address' }, now);
+      this.#report.quarantined++;
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    let header: Awaited<ReturnType<typeof readFragmentHeader>>;
+    try {
+      header = await readFragmentHeader(row.rawPath as string);
+    } catch (err) {
+      mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: (err as Error).message }, now);
+      this.#report.quarantined++;
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    const { set, added } = partials.addFragment({ mailbox: mailbox.config.name, sender, partialId: header.partialId, total: header.total, fragment: { number: header.number, inboundId: row.id, rawPath: row.rawPath as string, bodyStart: header.bodyStart } }, now);
+    if (!added) {
+      mail.updateInbound(row.id, { state: InboundState.Duplicate, reason: `fragment ${header.number} of message/partial set ${set.id} was received before` }, now);
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    mail.updateInbound(row.id, { state: InboundState.Fragment, reason: `fragment ${header.number}/${set.total ?? '?'} of message/partial set ${set.id} (${set.received} received)` }, now);
+    log.info({ mailbox: mailbox.config.name, inboundId: row.id, partialSet: set.id, number: header.number, total: set.total, received: set.received }, 'message/partial fragment stored');
+    if (set.state === PartialState.Expired) log.warn({ partialSet: set.id }, 'a fragment of an expired message/partial set arrived: the set stays expired');
+    // Assembled after this mail is recorded as handled (deleted from the server with the others), at the session's end.
+    return mail.inboundById(row.id) as InboundMail;
   }
 
   async #download(client: Pop3Client, number: number, uid: string): Promise<InboundMail> {
@@ -201,6 +263,7 @@ export class MailInbox {
     }
     // Signed but not encrypted: only a partner's receipt for a mail of ours may come so.
     if (headers.contentType === 'multipart/signed') return this.#receipt(row, found);
+    if (headers.contentType === 'message/partial') return this.#fragment(row, found, headers.from);
     const workDir = path.join(this.#deps.workDir, `inbound-${row.id}`);
     await rm(workDir, { recursive: true, force: true });
     try {

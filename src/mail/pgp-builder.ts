@@ -5,6 +5,7 @@ import type { Config, PublicKey } from 'openpgp';
 import { boundary, manifestOf, mixedEntity, type BuiltMessage, type OutgoingFile } from './message-builder.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { telemedicineHeaders } from './telemedicine-headers.ts';
+import { pullStream } from './web-stream.ts';
 
 export interface PgpBuildRequest {
   files: readonly OutgoingFile[];
@@ -42,7 +43,7 @@ export async function buildPgpMessage(req: PgpBuildRequest): Promise<BuiltMessag
       yield chunk;
     }
   }
-  const message = await openpgp.createMessage({ binary: ReadableStream.from(content()) });
+  const message = await openpgp.createMessage({ binary: pullStream(content()) });
   const armored = await openpgp.encrypt({ message, encryptionKeys: req.recipient, signingKeys: req.signer.privateKey, format: 'armored', config: req.config });
   const b = boundary();
   const head = Buffer.from(

@@ -18,6 +18,38 @@ export interface PgpReadRequest {
   /** The partner's pinned key and its rules (strict, or with the exceptions granted to it). */
   partner: { key: PublicKey; config: Config };
   limits: ReadLimits;
+  /** A read that makes no progress (no input taken, no output given) for this long is abandoned. */
+  stallMs?: number;
+}
+
+const defaultStallMs = 60_000;
+
+/**
+ * openpgp (6.3) can stop reading a streamed message whose encrypted packets decrypt to garbage (a
+ * tampered body) without ever settling its promises. Streaming keeps memory flat for big studies, so
+ * instead of feeding it the whole mail, a read that stops moving is abandoned as unreadable.
+ */
+function stallWatchdog(stallMs: number): { touch: () => void; race: <T>(p: Promise<T>) => Promise<T>; stop: () => void } {
+  let last = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let fail: (err: Error) => void = () => undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  stalled.catch(() => undefined);
+  const check = (): void => {
+    if (Date.now() - last >= stallMs) fail(new Error(`the encrypted data stopped making sense (no progress for ${stallMs} ms): damaged or tampered`));
+    else timer = setTimeout(check, Math.max(10, stallMs / 4));
+  };
+  timer = setTimeout(check, Math.max(10, stallMs / 4));
+  timer.unref();
+  return {
+    touch: () => {
+      last = Date.now();
+    },
+    race: (p) => Promise.race([p, stalled]),
+    stop: () => clearTimeout(timer),
+  };
 }
 
 /** What was let through by a partner's legacy exception, for the log. */
@@ -64,27 +96,51 @@ async function read(req: PgpReadRequest): Promise<PgpReadOutcome> {
     }
     const bodyHead = parseHeaders(await readRangeToBuffer(raw, { start: body.start, end: Math.min(body.end, body.start + maxHeaderBytes) }, maxHeaderBytes, 'encrypted part headers'));
     if (parseContentType(bodyHead.headers.get('content-type')).type !== 'application/octet-stream') return { kind: 'quarantine', reason: 'the encrypted part is not application/octet-stream' };
-    // A stream of its own over the armored text: openpgp cancels its input when it gives up early.
+    // Node's own stream over the armored text, as the strings openpgp reads: it ends cleanly when
+    // openpgp gives up on bad input mid-way (an iterator-fed stream left openpgp waiting there).
     const armored = createReadStream(req.rawPath, { start: body.start + bodyHead.length, end: body.end - 1, encoding: 'latin1', highWaterMark: 256 * 1024 });
     let message: openpgp.Message<ReadableStream<Uint8Array>>;
     try {
-      message = await openpgp.readMessage({ armoredMessage: Readable.toWeb(armored) as unknown as ReadableStream<string> });
+      // Counted by chunks: the default strategy sizes chunks by byteLength, which strings lack.
+      message = await openpgp.readMessage({ armoredMessage: Readable.toWeb(armored, { strategy: { highWaterMark: 4, size: () => 1 } }) as unknown as ReadableStream<string> });
     } catch (err) {
       armored.destroy();
       return { kind: 'quarantine', reason: `not a readable OpenPGP message: ${(err as Error).message}` };
     }
     const sink = await fileSink(contentFile);
     try {
-      const decrypted = await openpgp.decrypt({
+      const watchdog = stallWatchdog(req.stallMs ?? defaultStallMs);
+      armored.on('data', watchdog.touch);
+      const decrypted = await watchdog.race(openpgp.decrypt({
         message,
         decryptionKeys: req.ours.privateKey,
         verificationKeys: req.partner.key,
         expectSigned: true,
         format: 'binary',
         config: { ...req.partner.config, allowUnauthenticatedStream: true },
+      }));
+      // Errors of the integrity check or the signature surface at the stream's end, or (garbage
+      // inside the encryption) only in the signature's promises while the data waits for input that
+      // openpgp no longer reads: whichever fails first ends the read.
+      const copy = (async () => {
+        for await (const chunk of decrypted.data as unknown as AsyncIterable<Uint8Array>) {
+          watchdog.touch();
+          await sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+        }
+      })();
+      const failed = new Promise<never>((_, reject) => {
+        for (const s of decrypted.signatures) {
+          s.verified.catch(reject);
+          s.signature.catch(reject);
+        }
       });
-      // Errors of the integrity check or the signature surface at the stream's end.
-      for await (const chunk of decrypted.data as unknown as AsyncIterable<Uint8Array>) await sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      copy.catch(() => undefined);
+      failed.catch(() => undefined);
+      try {
+        await watchdog.race(Promise.race([copy, failed]));
+      } finally {
+        watchdog.stop();
+      }
       const [signature] = decrypted.signatures;
       if (signature === undefined) return { kind: 'quarantine', reason: 'unsigned: the OpenPGP message carries no signature' };
       await signature.verified;
@@ -119,6 +175,6 @@ function pgpReason(err: Error): string {
   if (/Session key decryption failed|No decryption key|decryption key/i.test(m)) return `not encrypted to our key, or not decryptable with it (${m})`;
   if (/hash algorithm|Insecure/i.test(m)) return `refused by the strict OpenPGP rules (${m}); an admin may allow the partner's legacy key (legacy.sha1, legacy.oldKeyTypes)`;
   if (/Signed digest did not match|signature/i.test(m)) return `bad signature: the content was changed or the signature is invalid (${m})`;
-  if (/Modification detected|authenticat|MDC/i.test(m)) return `the encrypted data was tampered with (${m})`;
+  if (/Modification detected|authenticat|MDC|stopped making sense/i.test(m)) return `the encrypted data was tampered with (${m})`;
   return `the OpenPGP message cannot be opened: ${m}`;
 }

@@ -4,7 +4,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
 import type { GatewayConfig } from '../config/index.ts';
-import { MailRepository, type ArchiveRepository, type Database } from '../db/index.ts';
+import { MailPartialRepository, MailRepository, type ArchiveRepository, type Database } from '../db/index.ts';
 import type { ComponentHealth } from '../health.ts';
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -43,12 +43,15 @@ export class MailRelay {
   readonly inboxes: ReadonlyMap<string, MailInbox>;
   /** Our OpenPGP key pairs by mailbox, opened by `start()` (the keys' passphrases are checked then). */
   readonly openpgp = new Map<string, OpenPgpIdentity>();
+  /** Received message/partial sets. */
+  readonly partials: MailPartialRepository;
   readonly #deps: MailRelayDeps;
 
   constructor(deps: MailRelayDeps) {
     this.#deps = deps;
     const log = deps.log;
     this.repository = new MailRepository(deps.db);
+    this.partials = new MailPartialRepository(deps.db);
     this.mailboxes = new Map(loadMailboxes(deps.config.mailboxes).map((m) => [m.config.name, m]));
     this.partners = new Partners({ repository: this.repository, mailboxes: [...this.mailboxes.keys()], clock: deps.clock });
     this.outbound = new MailOutbound({
@@ -79,6 +82,8 @@ export class MailRelay {
             workDir: path.join(deps.dirs.mail, 'work'),
             maxInboundBytes: deps.config.maxInboundMb * 1024 * 1024,
             maxParts: deps.config.maxParts,
+            partials: this.partials,
+            partialTimeoutMs: deps.config.partialTimeoutHours * 3_600_000,
             // A mail without a Message-ID cannot be acknowledged (the receipt names it).
             ...(deps.config.sendReceipts ? { onImported: async (received: { id: number; messageId: string | null }) => (received.messageId === null ? undefined : this.outbound.queueReceipt(received.id)) } : {}),
             clock: deps.clock,
@@ -136,13 +141,15 @@ export class MailRelay {
     const due = certificates.filter((c) => c.status !== 'ok');
     const inboxes = [...this.inboxes.values()].map((i) => i.report());
     const failing = inboxes.filter((i) => i.lastError !== null);
+    const partials = this.partials.counts();
     const warnings = [
       ...due.map((c) => `${c.owner}: certificate ${c.status === 'expired' ? 'expired' : `expires in ${c.daysLeft} days`} (${c.validTo})`),
       ...failing.map((i) => `mailbox ${i.mailbox}: last poll failed: ${i.lastError}`),
+      ...(partials.expired > 0 ? [`${partials.expired} message/partial set(s) expired incomplete (nothing imported); see GET /api/v1/mail/partials?state=expired`] : []),
     ];
     return {
       ok: true,
-      details: { mailboxes: inboxes.map(({ serverCertificate: _, ...rest }) => rest), certificatesDue: due.length },
+      details: { mailboxes: inboxes.map(({ serverCertificate: _, ...rest }) => rest), certificatesDue: due.length, partialSets: partials },
       ...(warnings.length === 0 ? {} : { warning: warnings.join('; ') }),
     };
   }

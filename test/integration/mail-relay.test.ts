@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,18 +9,19 @@ import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { busyAddress, makeMailCertificates, refusingAddress, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
 import { mixedContent, opensslMail } from '../support/mail-tools.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
-import { Database, MailRepository } from '../../src/db/index.ts';
+import { Database, MailPartialRepository, MailRepository } from '../../src/db/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { loadMailboxes } from '../../src/mail/identity.ts';
 import { MailInbox } from '../../src/mail/inbox.ts';
 import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
 import { serverMaxSize } from '../../src/mail/smtp.ts';
+import { writeFragments } from '../../src/mail/partial-split.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
 import { freePort } from '../support/ports.ts';
 import { stringify } from 'yaml';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { GpgHome } from '../support/gpg.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
@@ -187,12 +189,36 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       assert.equal(again?.state, 'imported');
       assert.equal(again?.duplicates, 2, 'already stored at B: counted as duplicates, not stored twice');
 
-      // One instance alone over the limit: refused at once, with the reason, nothing queued.
+      // One instance alone over the limit: sent as message/partial fragments (RFC 2046 5.2.2), each
+      // within the limit, 7-bit, cut at line ends; B waits for all, puts the mail together, imports it.
       const big = `${uidBase}.3`;
-      await storeStudy(siteA, big, 1, 512);
-      const problem = await json(await siteA.api(`/api/v1/studies/${big}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 400);
-      assert.match(JSON.stringify(problem), /exceeds the mail size limit/);
-      assert.equal(((await json(await siteA.api(`/api/v1/mail/messages?study=${big}`), 200))['items'] as unknown[]).length, 0);
+      const [bigSop] = await storeStudy(siteA, big, 1, 512);
+      await json(await siteA.api(`/api/v1/studies/${big}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+      const [bigMail] = (await sentMails(siteA, big, 1)) as (Mail & { fragments: number | null; fragmentsSent: number })[];
+      assert.equal(bigMail?.state, 'sent', JSON.stringify(bigMail));
+      const fragments = bigMail?.fragments ?? 0;
+      assert.ok(fragments >= 2, `fragments: ${fragments}`);
+      assert.equal(bigMail?.fragmentsSent, fragments);
+      await waitFor(() => servers.mails(servers.accounts.b).length === fragments, { timeoutMs: 30_000, what: 'delivery of every fragment' });
+      const numbers = new Set<number>();
+      for (const file of servers.mails(servers.accounts.b)) {
+        const raw = readFileSync(file);
+        assert.ok(raw.length <= 0.2 * 1024 * 1024, 'each fragment within the limit');
+        assert.ok(raw.every((b) => b < 128), 'each fragment 7-bit');
+        const type = new RegExp(`Content-Type: message/partial; id="[^"]+"; number=(\\d+); total=${fragments}`).exec(raw.toString('latin1'));
+        assert.ok(type !== null, 'message/partial with id, number and total');
+        numbers.add(Number(type[1]));
+        assert.match(raw.toString('latin1'), /X-TELEMEDICINE-PART: \d+/);
+      }
+      assert.equal(numbers.size, fragments);
+      await poll(siteB);
+      const sets = (await json(await siteB.api('/api/v1/mail/partials'), 200))['items'] as { state: string; received: number; total: number }[];
+      assert.deepEqual(sets.map((p) => [p.state, p.received, p.total]), [['assembled', fragments, fragments]]);
+      const rows = await received(siteB);
+      assert.equal(rows.filter((r) => r.state === 'fragment').length, fragments);
+      assert.equal(rows[0]?.state, 'imported', JSON.stringify(rows[0]));
+      assert.equal(servers.mails(servers.accounts.b).length, 0, 'fragments deleted from the server');
+      assert.ok(datasetBytes(await archivedFile(siteB, bigSop as string)).equals(datasetBytes(await archivedFile(siteA, bigSop as string))));
     } finally {
       await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 200);
     }
@@ -284,6 +310,8 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       {
         mailbox: box as NonNullable<typeof box>,
         openpgp: new Map(),
+        partials: new MailPartialRepository(db),
+        partialTimeoutMs: 3_600_000,
         mail: repository,
         partners,
         importFile: async (file) => {
@@ -524,6 +552,85 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       assert.ok((created['openpgp'] as { legacyFindings: string[] }).legacyFindings.some((f) => /RSA with 1024 bits/.test(f)));
     } finally {
       await siteA.api('/api/v1/mail/partners/Legacy', { method: 'DELETE' });
+    }
+  });
+  test('message/partial received: a set with a fragment missing is never imported and expires with a clear state; a whole set in any order is imported', async () => {
+    const [box] = loadMailboxes([mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'partials')]);
+    const db = Database.open({ file: path.join(tempDir('gw-mail-partials-'), 'gateway.db') });
+    const repository = new MailRepository(db);
+    const partials = new MailPartialRepository(db);
+    const partners = new Partners({ repository, mailboxes: ['partials'], clock: systemClock });
+    await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'partials' });
+    const clock = new ManualClock(new Date());
+    const imported: Buffer[] = [];
+    const dataDir = tempDir('gw-mail-partials-data-');
+    const inbox = new MailInbox(
+      {
+        mailbox: box as NonNullable<typeof box>,
+        openpgp: new Map(),
+        partials,
+        partialTimeoutMs: 3_600_000,
+        mail: repository,
+        partners,
+        importFile: async (file) => {
+          imported.push(readFileSync(file));
+          return { kind: 'stored', instanceId: imported.length };
+        },
+        inboxDir: path.join(dataDir, 'inbox'),
+        workDir: path.join(dataDir, 'work'),
+        maxInboundBytes: 100 * 1024 * 1024,
+        maxParts: 100,
+        clock,
+        log: silentLogger(),
+      },
+      3_600_000,
+    );
+    // A's mail (openssl-made S/MIME) cut into fragments as a partner's software would send them.
+    const dir = tempDir('gw-mail-partials-src-');
+    const objects = [randomBytes(40_000), randomBytes(30_000)];
+    const fragmentsOf = async (tag: string): Promise<Buffer[]> => {
+      const mailPath = path.join(dir, `${tag}.eml`);
+      writeFileSync(mailPath, opensslMail(dir, { content: mixedContent(objects), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' }).toString('latin1').replace(/\r?\n/g, '\r\n'));
+      const outDir = path.join(dir, tag);
+      mkdirSync(outDir);
+      const files = await writeFragments({ mailPath, limit: 30_000, partialId: `${tag}@site-a.test`, from: 'a@site-a.test', to: 'b@partner-b.test', messageId: `${tag}@site-a.test`, date: new Date(), set: { setId: tag, part: 1, parts: 1 }, outDir });
+      return files.map((f) => readFileSync(f));
+    };
+    inbox.start();
+    try {
+      const incomplete = await fragmentsOf('incomplete');
+      assert.ok(incomplete.length >= 4, `fragments: ${incomplete.length}`);
+      for (const [i, fragment] of incomplete.entries()) if (i !== 1) servers.deliver(servers.accounts.b, fragment);
+      const report = await inbox.poll();
+      assert.equal(report.lastError, null);
+      assert.equal(imported.length, 0, 'nothing of an incomplete set is imported');
+      let [set] = partials.list({ limit: 10, offset: 0 });
+      assert.deepEqual([set?.state, set?.received, set?.total], ['waiting', incomplete.length - 1, incomplete.length], JSON.stringify(repository.listInbound({ limit: 50, offset: 0 })));
+      assert.equal(servers.mails(servers.accounts.b).length, 0, 'fragments are stored durably and deleted from the server');
+      clock.advance(3_600_001);
+      await inbox.poll();
+      [set] = partials.list({ limit: 10, offset: 0 });
+      assert.equal(set?.state, 'expired');
+      // The missing fragment comes late: the set stays expired, nothing imported.
+      servers.deliver(servers.accounts.b, incomplete[1] as Buffer);
+      await inbox.poll();
+      assert.equal(partials.list({ limit: 10, offset: 0 })[0]?.state, 'expired');
+      assert.equal(imported.length, 0);
+
+      // A whole set, delivered last fragment first, one fragment twice.
+      const whole = await fragmentsOf('whole');
+      for (const fragment of [...whole].reverse()) servers.deliver(servers.accounts.b, fragment);
+      servers.deliver(servers.accounts.b, whole[0] as Buffer);
+      await inbox.poll();
+      const done = partials.list({ state: 'assembled', limit: 10, offset: 0 });
+      assert.equal(done.length, 1);
+      assert.equal(done[0]?.received, whole.length);
+      assert.equal(imported.length, 2);
+      imported.forEach((file, i) => assert.ok(file.equals(objects[i] as Buffer), `object ${i} differs`));
+      assert.ok(repository.listInbound({ limit: 500, offset: 0 }).some((r) => r.state === 'duplicate' && /fragment 1 of message\/partial set/.test(r.reason ?? '')));
+    } finally {
+      await inbox.stop();
+      db.close();
     }
   });
 });
