@@ -143,6 +143,8 @@ export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
       `Subject: DICOM ${req.part}/${req.parts}`,
       `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
       `Message-ID: <${req.messageId}>`,
+      // A receipt (RFC 8098 MDN) is asked of the partner's gateway; it goes to our own mailbox.
+      `Disposition-Notification-To: <${req.from}>`,
       'MIME-Version: 1.0',
       'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
       'Content-Transfer-Encoding: base64',

@@ -54,6 +54,8 @@ export async function buildPgpMessage(req: PgpBuildRequest): Promise<BuiltMessag
       `Subject: DICOM ${req.part}/${req.parts}`,
       `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
       `Message-ID: <${req.messageId}>`,
+      // A receipt (RFC 8098 MDN) is asked of the partner's gateway; it goes to our own mailbox.
+      `Disposition-Notification-To: <${req.from}>`,
       ...telemedicineHeaders({ setId: req.sendId, part: req.part, parts: req.parts }),
       ...(req.extraHeaders ?? []),
       'MIME-Version: 1.0',

@@ -99,6 +99,7 @@ describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
     assert.match(head, /^X-TELEMEDICINE-PART: 1\r$/m);
     assert.match(head, /^X-TELEMEDICINE-PARTS: 2\r$/m);
     assert.match(head, /^Subject: DICOM 1\/2\r$/m);
+    assert.match(head, /^Disposition-Notification-To: <b@partner-b.test>\r$/m);
     // 7-bit, CRLF everywhere, lines short.
     assert.ok([...mail].every((c) => c.charCodeAt(0) < 128), 'only 7-bit characters');
     assert.doesNotMatch(mail, /[^\r]\n/);
