@@ -1,5 +1,6 @@
 // C-STORE: 1,000 CT-like instances of about 40 KB, from 4 parallel storescu associations and from
-// one; our gateway (fsync'd, indexed) against DCMTK storescp (writes files, no fsync, no index).
+// one; our gateway (fsync'd, indexed) against DCMTK storescp (writes files, no fsync, no index) and
+// Orthanc from Debian (files plus its SQLite index).
 // Fixtures: one dump2dcm template (128x160 12-bit pixels in 16-bit words, a Latin-1 name, a private
 // block); the 1,000 copies get distinct SOP Instance UIDs by patching the template's UID bytes (all
 // UIDs have the same length), in the meta header and the dataset alike. Each round gets fresh UIDs,
@@ -7,7 +8,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeInstance } from '../fixtures/instances.ts';
-import { startStorescp, tempDir, timed, type BenchContext, type Measurement, type Workload } from './support.ts';
+import { startOrthanc, startStorescp, tempDir, timed, type BenchContext, type Measurement, type Workload } from './support.ts';
 
 const instances = 1000;
 const parallel = 4;
@@ -49,34 +50,40 @@ export const storeWorkload: Workload = {
   description: `C-STORE of ${instances} CT instances (~40 KB): ${parallel} parallel storescu associations, and one`,
   async run(ctx: BenchContext): Promise<Measurement[]> {
     const dir = tempDir('gw-bench-store-');
-    const peer = await startStorescp();
+    const peers = [
+      { name: 'storescp', ...(await startStorescp()) },
+      { name: 'Orthanc', ...(await startOrthanc()) },
+    ];
     const gw = ctx.gateway;
+    const targets = [{ name: 'ours', port: gw.dicomPort, aeTitle: gw.aeTitle }, ...peers];
     try {
       const base = template(dir);
-      const par: Measurement = { name: `${instances} instances, ${parallel} parallel associations, wall time`, unit: 'ms', ours: [], peer: [], peerName: 'storescp' };
-      const one: Measurement = { name: `${instances} instances, one association, wall time`, unit: 'ms', ours: [], peer: [], peerName: 'storescp' };
-      // Round 0 warms up both (JIT, page cache) and is not counted.
+      // One series of our times per mode, shown against each peer.
+      const oursPar: number[] = [];
+      const oursOne: number[] = [];
+      const par = peers.map((p): Measurement => ({ name: `${instances} instances, ${parallel} parallel associations, wall time`, unit: 'ms', ours: oursPar, peer: [], peerName: p.name }));
+      const one = peers.map((p): Measurement => ({ name: `${instances} instances, one association, wall time`, unit: 'ms', ours: oursOne, peer: [], peerName: p.name }));
+      // Round 0 warms up every target (JIT, page cache) and is not counted.
       for (let round = 0; round <= ctx.rounds; round++) {
+        // Alternate the order so that no target always runs on a cold or a hot page cache.
+        const order = round % 2 === 0 ? targets : [...targets].reverse();
         const folders = writeRound(base, dir, 2 * round + 1);
-        const order = round % 2 === 0 ? (['ours', 'peer'] as const) : (['peer', 'ours'] as const);
-        for (const who of order) {
-          const [port, ae] = who === 'ours' ? [gw.dicomPort, gw.aeTitle] : [peer.port, peer.aeTitle];
-          const msPar = await send(port, ae, folders, parallel);
-          if (round > 0) par[who]?.push(msPar);
+        for (const t of order) {
+          const ms = await send(t.port, t.aeTitle, folders, parallel);
+          if (round > 0) (t.name === 'ours' ? oursPar : par[peers.findIndex((p) => p.name === t.name)]?.peer)?.push(ms);
         }
-        // The single association sends the same instances again: new UIDs for our gateway.
+        // The single association sends other instances: new UIDs for every target.
         const again = writeRound(base, dir, 2 * round + 2);
-        for (const who of order) {
-          const [port, ae] = who === 'ours' ? [gw.dicomPort, gw.aeTitle] : [peer.port, peer.aeTitle];
-          const msOne = await send(port, ae, again, 1);
-          if (round > 0) one[who]?.push(msOne);
+        for (const t of order) {
+          const ms = await send(t.port, t.aeTitle, again, 1);
+          if (round > 0) (t.name === 'ours' ? oursOne : one[peers.findIndex((p) => p.name === t.name)]?.peer)?.push(ms);
         }
         for (const folder of [...folders, ...again]) rmSync(folder, { recursive: true, force: true });
         ctx.log(`store round ${round}/${ctx.rounds} done${round === 0 ? ' (warm-up)' : ''}`);
       }
-      return [par, one];
+      return [...par, ...one];
     } finally {
-      await peer.stop();
+      for (const p of peers) await p.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   },

@@ -174,6 +174,51 @@ export async function startStorescp(aeTitle = 'STORESCP'): Promise<{ port: numbe
   };
 }
 
+/**
+ * Orthanc from Debian as a second reference peer for storage: its own SQLite index and file storage in a
+ * temp dir, no plugins, any calling AE may store. Ready when its REST API answers.
+ */
+export async function startOrthanc(aeTitle = 'ORTHANC'): Promise<{ port: number; aeTitle: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const dir = tempDir('gw-bench-orthanc-');
+  const config = {
+    Name: 'bench',
+    StorageDirectory: path.join(dir, 'storage'),
+    IndexDirectory: path.join(dir, 'index'),
+    Plugins: [],
+    DicomAet: aeTitle,
+    DicomPort: port,
+    HttpPort: httpPort,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    DicomCheckCalledAet: false,
+    DicomAlwaysAllowStore: true,
+    DicomAlwaysAllowEcho: true,
+    UnknownSopClassAccepted: true,
+  };
+  const configFile = path.join(dir, 'orthanc.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const child = spawn('Orthanc', [configFile], { env: dcmtkEnv, stdio: 'ignore' });
+  await waitUntil(async () => {
+    if (child.exitCode !== null) throw new Error(`Orthanc exited with ${child.exitCode}`);
+    try {
+      return (await fetch(`http://127.0.0.1:${httpPort}/system`)).ok;
+    } catch {
+      return false;
+    }
+  }, 'Orthanc', 60_000);
+  return {
+    port,
+    aeTitle,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exitOf(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** Runs a program to its end and returns the wall time in ms; fails on a non-zero exit. */
 export function timed(program: string, args: readonly string[]): Promise<number> {
   return new Promise((resolve, reject) => {
