@@ -217,12 +217,12 @@ export class WorklistRepository {
     const order = `ORDER BY s.status IN ('scheduled', 'in_progress') DESC, s.modality = ? DESC, s.start_date, s.start_time LIMIT 1`;
     type Found = { item_id: string; step_id: string; status: StepStatus; accession_number: string; rp: string | null };
     const found =
-      (tx.prepare(`${select} WHERE i.study_instance_uid = ? ${order}`).get(s.studyInstanceUid, s.modality) as Found | undefined) ??
-      (s.accessionNumber === '' ? undefined : (tx.prepare(`${select} WHERE i.accession_number = ? ${order}`).get(s.accessionNumber, s.modality) as Found | undefined)) ??
+      (this.#db.statement(`${select} WHERE i.study_instance_uid = ? ${order}`, tx).get(s.studyInstanceUid, s.modality) as Found | undefined) ??
+      (s.accessionNumber === '' ? undefined : (this.#db.statement(`${select} WHERE i.accession_number = ? ${order}`, tx).get(s.accessionNumber, s.modality) as Found | undefined)) ??
       (s.patientId === '' || s.studyDate === '' || s.modality === ''
         ? undefined
-        : (tx
-            .prepare(`${select} WHERE p.patient_id = ? AND s.start_date = ? AND s.modality = ? AND s.status IN ('scheduled', 'in_progress') ${order}`)
+        : (this.#db
+            .statement(`${select} WHERE p.patient_id = ? AND s.start_date = ? AND s.modality = ? AND s.status IN ('scheduled', 'in_progress') ${order}`, tx)
             .get(s.patientId, s.studyDate, s.modality, s.modality) as Found | undefined));
     return found === undefined
       ? undefined
