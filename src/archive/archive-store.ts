@@ -1,9 +1,10 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { ArchiveRepository, Database } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import { DirectorySyncs, fsyncFile } from '../group-fsync.ts';
 import { isValidUid } from '../domain/uid.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -44,25 +45,19 @@ export interface ArchiveStoreDeps {
 
 const invalid = (detail: string): GatewayError => new GatewayError(ErrorCode.Invalid, detail, { publicDetail: detail });
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Receives instances durably: the bytes go to a temp file in `incoming/` behind a Part 10 meta header
- * as they arrive; once complete the file is fsync'd, checked against the command, renamed into
- * `archive/`, its directory fsync'd, and one transaction records the index rows and the follow-up job.
- * Only then does the caller answer Success.
+ * as they arrive; once complete the file is checked against the command, renamed into `archive/`,
+ * the file and its directory are fsync'd (at once: both must be on disk, in no particular order),
+ * and one transaction records the index rows and the follow-up job. Only then does the caller
+ * answer Success. A crash before the commit can leave an unindexed file at its archive path, which
+ * nothing reads and the device's next attempt replaces; an indexed file is never replaced unsynced.
  */
 export class ArchiveStore {
   readonly #deps: ArchiveStoreDeps;
   /** Stores of one SOP Instance UID run one after the other (duplicate handling needs a settled index). */
   readonly #bySop = new Map<string, Promise<unknown>>();
+  readonly #dirSyncs = new DirectorySyncs();
 
   constructor(deps: ArchiveStoreDeps) {
     this.#deps = deps;
@@ -148,19 +143,21 @@ export class ArchiveStore {
     const relative = archivePath(a);
     const target = path.join(dirs.archive, relative);
     const seriesDir = path.dirname(target);
-    let created: string | undefined;
     try {
-      created = await mkdir(seriesDir, { recursive: true });
+      // Replacing an indexed copy: the new one must be whole on disk before it takes the old one's place.
+      if (duplicates === DuplicatePolicy.Overwrite && repository.instance(a.sopInstanceUid) !== undefined) await fsyncFile(finished.path);
+      const created = await mkdir(seriesDir, { recursive: true });
       await rename(finished.path, target);
-      await fsyncDir(seriesDir);
+      const syncs = [fsyncFile(target), this.#dirSyncs.sync(seriesDir)];
       // New directories must survive a crash too: their parents hold their entries.
       if (created !== undefined) {
         const top = path.dirname(created);
         for (let dir = path.dirname(seriesDir); ; dir = path.dirname(dir)) {
-          await fsyncDir(dir);
+          syncs.push(this.#dirSyncs.sync(dir));
           if (dir === top || dir === dirs.archive || dir === path.dirname(dir)) break;
         }
       }
+      await Promise.all(syncs);
     } catch (err) {
       await file.discard();
       await unlink(target).catch(() => undefined);

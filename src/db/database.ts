@@ -1,6 +1,7 @@
-import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { GroupFsync } from '../group-fsync.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 import { applyMigrations } from './migrate.ts';
 
@@ -31,20 +32,16 @@ export interface OpenOptions {
  */
 export class Database {
   readonly sqlite: DatabaseSync;
-  /** The WAL file; undefined for `:memory:`. */
-  readonly #walFile: string | undefined;
-  #walFd: number | undefined;
+  /** Syncs the WAL file; undefined for `:memory:`. */
+  readonly #wal: GroupFsync | undefined;
   #pending: PendingWrite[] = [];
   #flushScheduled = false;
   #closed = false;
   #closing = false;
-  /** Writers whose commit waits for the next WAL fsync; one fsync runs at a time. */
-  #syncWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  #syncing = false;
 
   private constructor(sqlite: DatabaseSync, walFile: string | undefined) {
     this.sqlite = sqlite;
-    this.#walFile = walFile;
+    this.#wal = walFile === undefined ? undefined : new GroupFsync(walFile);
   }
 
   readonly #statements = new Map<string, StatementSync>();
@@ -71,8 +68,11 @@ export class Database {
     sqlite.exec('PRAGMA journal_mode = WAL');
     sqlite.exec('PRAGMA synchronous = FULL');
     sqlite.exec('PRAGMA foreign_keys = ON');
-    const db = new Database(sqlite, options.file === ':memory:' ? undefined : `${options.file}-wal`);
+    const wal = options.file === ':memory:' ? undefined : `${options.file}-wal`;
+    const db = new Database(sqlite, wal);
     applyMigrations(sqlite, options.migrations ?? allMigrations);
+    // The WAL's own directory entry must survive a crash too: synced once, as it exists from here on.
+    if (wal !== undefined && existsSync(wal)) fsyncDirectory(path.dirname(wal));
     return db;
   }
 
@@ -111,9 +111,9 @@ export class Database {
     if (batch.length === 0) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
     // Closing: commit with a synchronous fsync, as there will be no event loop turn to wait for.
-    const deferSync = this.#walFile !== undefined && !this.#closing;
+    const wal = this.#closing ? undefined : this.#wal;
     try {
-      if (deferSync) this.sqlite.exec('PRAGMA synchronous = NORMAL');
+      if (wal !== undefined) this.sqlite.exec('PRAGMA synchronous = NORMAL');
       this.sqlite.exec('BEGIN IMMEDIATE');
       for (const item of batch) {
         this.sqlite.exec('SAVEPOINT w');
@@ -132,7 +132,7 @@ export class Database {
       for (const item of batch) item.reject(err);
       return;
     } finally {
-      if (deferSync) this.sqlite.exec('PRAGMA synchronous = FULL');
+      if (wal !== undefined) this.sqlite.exec('PRAGMA synchronous = FULL');
     }
     const settle = (): void =>
       batch.forEach((item, i) => {
@@ -140,55 +140,11 @@ export class Database {
         if (outcome?.ok) item.resolve(outcome.value);
         else item.reject(outcome?.value);
       });
-    if (!deferSync) return settle();
-    this.#syncWal().then(settle, (err: unknown) => {
+    if (wal === undefined) return settle();
+    wal.sync().then(settle, (err: unknown) => {
       // Committed but perhaps not durable: nobody may be told it is stored.
       for (const item of batch) item.reject(err);
     });
-  }
-
-  /** Resolves after an fsync of the WAL that started after this call; concurrent callers share one. */
-  #syncWal(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#syncWaiters.push({ resolve, reject });
-      if (!this.#syncing) void this.#runSyncs();
-    });
-  }
-
-  async #runSyncs(): Promise<void> {
-    this.#syncing = true;
-    while (this.#syncWaiters.length > 0) {
-      const round = this.#syncWaiters;
-      this.#syncWaiters = [];
-      try {
-        const fd = this.#openWal();
-        await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-        for (const w of round) w.resolve();
-      } catch (err) {
-        for (const w of round) w.reject(err);
-      }
-    }
-    this.#syncing = false;
-  }
-
-  /** SQLite creates the WAL at the first write and keeps it while the connection is open. */
-  #openWal(): number {
-    if (this.#walFd === undefined) {
-      const file = this.#walFile as string;
-      this.#walFd = openSync(file, 'r');
-      // The WAL's own directory entry must survive a crash too (once).
-      const dir = openSync(path.dirname(file), 'r');
-      try {
-        fsyncSync(dir);
-      } finally {
-        closeSync(dir);
-      }
-    }
-    return this.#walFd;
-  }
-
-  async #waitForSyncs(): Promise<void> {
-    while (this.#syncing) await new Promise((r) => setImmediate(r));
   }
 
   get isOpen(): boolean {
@@ -199,22 +155,19 @@ export class Database {
     if (this.#closed) return;
     this.#closing = true;
     this.#flush();
-    // Writers still waiting for a WAL fsync get it now, synchronously: after close there is no WAL to sync.
-    const waiting = this.#syncWaiters;
-    this.#syncWaiters = [];
-    if (waiting.length > 0) {
-      try {
-        fsyncSync(this.#openWal());
-        for (const w of waiting) w.resolve();
-      } catch (err) {
-        for (const w of waiting) w.reject(err);
-      }
-    }
     this.#closed = true;
+    // Closing checkpoints the WAL into the database file (synced, as synchronous is FULL here), so
+    // writers still waiting for their WAL fsync are durable either way; theirs completes on its own.
     this.sqlite.close();
-    // An fsync still running uses the descriptor; it is closed once that one is done.
-    const fd = this.#walFd;
-    this.#walFd = undefined;
-    if (fd !== undefined) void this.#waitForSyncs().then(() => closeSync(fd));
+    void this.#wal?.close();
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
