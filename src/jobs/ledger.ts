@@ -42,6 +42,8 @@ export function toRecord(row: JobRow): JobRecord {
 export interface ClaimedJob {
   id: number;
   type: string;
+  /** Its deduplication key: while it runs, waiting jobs with the same key cannot start. */
+  key: string | null;
   run: number;
   attempt: number;
   payload: unknown;
@@ -52,6 +54,7 @@ function toClaimed(row: JobRow): ClaimedJob {
   return {
     id: Number(row['id']),
     type: String(row['type']),
+    key: row['key'] === null ? null : String(row['key']),
     run: Number(row['run']),
     attempt: Number(row['attempts']),
     payload: parseJson(row['payload']),
