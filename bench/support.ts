@@ -27,6 +27,8 @@ export interface BenchGateway {
   aeTitle: string;
   /** Peak resident set size of the gateway process so far (VmHWM), in bytes. */
   peakRss(): number;
+  /** Starts a new peak (Linux: the process's VmHWM is reset to its current RSS). */
+  resetPeakRss(): void;
   currentRss(): number;
   stop(): Promise<void>;
 }
@@ -148,6 +150,7 @@ export async function startGatewayProcess(options: { config?: string; env?: Reco
     dataDir,
     aeTitle,
     peakRss: () => procStatus(pid, 'VmHWM'),
+    resetPeakRss: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
     currentRss: () => procStatus(pid, 'VmRSS'),
     stop: async () => {
       child.kill('SIGTERM');
