@@ -20,10 +20,10 @@ function fmt(value: number): string {
 function report(measurements: readonly Measurement[]): void {
   for (const m of measurements) {
     const ours = median(m.ours);
-    let line = `  ${m.name}\n    ours ${fmt(ours)} ${m.unit} (median of ${m.ours.length})`;
+    let line = `  ${m.name}\n    ${m.oursName ?? 'ours'} ${fmt(ours)} ${m.unit} (median of ${m.ours.length})`;
     if (m.peer !== undefined && m.peer.length > 0) {
       const peer = median(m.peer);
-      line += `; ${m.peerName ?? 'peer'} ${fmt(peer)} ${m.unit}; ratio ours/${m.peerName ?? 'peer'} ${(ours / peer).toFixed(2)}`;
+      line += `; ${m.peerName ?? 'peer'} ${fmt(peer)} ${m.unit}; ratio ${m.oursName ?? 'ours'}/${m.peerName ?? 'peer'} ${(ours / peer).toFixed(2)}`;
     }
     process.stdout.write(`${line}\n`);
   }

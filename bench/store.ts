@@ -6,6 +6,7 @@
 // UIDs have the same length), in the meta header and the dataset alike. Each round gets fresh UIDs,
 // so that our gateway stores new instances every time (never the duplicate path).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeInstance } from '../fixtures/instances.ts';
 import { startOrthanc, startStorescp, tempDir, timed, type BenchContext, type Measurement, type Workload } from './support.ts';
@@ -45,6 +46,35 @@ async function send(port: number, aeTitle: string, folders: readonly string[], a
   return Number(process.hrtime.bigint() - started) / 1e6;
 }
 
+/**
+ * The floor any durable receiver pays on this disk: each file written, renamed into place, then the
+ * file and its directory fsync'd, by `writers` concurrent writers; no network, no DICOM, no index.
+ */
+async function durabilityFloor(dir: string, bytes: Buffer, writers: number): Promise<number> {
+  const incoming = path.join(dir, 'incoming');
+  const archive = path.join(dir, 'archive');
+  await mkdir(incoming, { recursive: true });
+  await mkdir(archive, { recursive: true });
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, k) => {
+      for (let i = k; i < instances; i += writers) {
+        const temp = path.join(incoming, `${i}.part`);
+        const target = path.join(archive, `${i}.dcm`);
+        await writeFile(temp, bytes);
+        await rename(temp, target);
+        const [file, folder] = await Promise.all([open(target, 'r'), open(archive, 'r')]);
+        await Promise.all([file.sync(), folder.sync()]);
+        await Promise.all([file.close(), folder.close()]);
+      }
+    }),
+  );
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  rmSync(incoming, { recursive: true, force: true });
+  rmSync(archive, { recursive: true, force: true });
+  return ms;
+}
+
 export const storeWorkload: Workload = {
   name: 'store',
   description: `C-STORE of ${instances} CT instances (~40 KB): ${parallel} parallel storescu associations, and one`,
@@ -63,6 +93,9 @@ export const storeWorkload: Workload = {
       const oursOne: number[] = [];
       const par = peers.map((p): Measurement => ({ name: `${instances} instances, ${parallel} parallel associations, wall time`, unit: 'ms', ours: oursPar, peer: [], peerName: p.name }));
       const one = peers.map((p): Measurement => ({ name: `${instances} instances, one association, wall time`, unit: 'ms', ours: oursOne, peer: [], peerName: p.name }));
+      // What fsync alone costs here, against the same storescp times: the part of our ratio no code can remove.
+      const floorPar: Measurement = { name: `durability floor: ${instances} files written, renamed, file and directory fsync'd, ${parallel} writers`, unit: 'ms', oursName: 'fsync floor', ours: [], peer: par[0]?.peer ?? [], peerName: 'storescp' };
+      const floorOne: Measurement = { name: `durability floor: the same, one writer`, unit: 'ms', oursName: 'fsync floor', ours: [], peer: one[0]?.peer ?? [], peerName: 'storescp' };
       // Round 0 warms up every target (JIT, page cache) and is not counted.
       for (let round = 0; round <= ctx.rounds; round++) {
         // Alternate the order so that no target always runs on a cold or a hot page cache.
@@ -79,9 +112,14 @@ export const storeWorkload: Workload = {
           if (round > 0) (t.name === 'ours' ? oursOne : one[peers.findIndex((p) => p.name === t.name)]?.peer)?.push(ms);
         }
         for (const folder of [...folders, ...again]) rmSync(folder, { recursive: true, force: true });
+        const floors = [await durabilityFloor(dir, base, parallel), await durabilityFloor(dir, base, 1)];
+        if (round > 0) {
+          floorPar.ours.push(floors[0] as number);
+          floorOne.ours.push(floors[1] as number);
+        }
         ctx.log(`store round ${round}/${ctx.rounds} done${round === 0 ? ' (warm-up)' : ''}`);
       }
-      return [...par, ...one];
+      return [...par, ...one, floorPar, floorOne];
     } finally {
       for (const p of peers) await p.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -14,6 +14,8 @@ export interface Measurement {
   unit: string;
   /** One value per round; the report shows the median. */
   ours: number[];
+  /** What `ours` measured when it is not the gateway (e.g. a lower bound). */
+  oursName?: string;
   /** The same for the reference peer, when there is one. */
   peer?: number[];
   peerName?: string;

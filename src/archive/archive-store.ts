@@ -58,6 +58,8 @@ export class ArchiveStore {
   /** Stores of one SOP Instance UID run one after the other (duplicate handling needs a settled index). */
   readonly #bySop = new Map<string, Promise<unknown>>();
   readonly #dirSyncs = new DirectorySyncs();
+  /** Series folders made or seen lately: most instances go where the one before went (no mkdir each time). */
+  readonly #knownDirs = new Set<string>();
 
   constructor(deps: ArchiveStoreDeps) {
     this.#deps = deps;
@@ -131,6 +133,26 @@ export class ArchiveStore {
     if (a.studyInstanceUid === '' || a.seriesInstanceUid === '') throw invalid('Study or Series Instance UID missing');
   }
 
+  /** Renames the file into place, making its folders when needed; returns the first folder made, if any. */
+  async #moveInto(from: string, target: string): Promise<string | undefined> {
+    const dir = path.dirname(target);
+    if (this.#knownDirs.has(dir)) {
+      try {
+        await rename(from, target);
+        return undefined;
+      } catch (err) {
+        // Removed behind our back: make it again below.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.#knownDirs.delete(dir);
+      }
+    }
+    const created = await mkdir(dir, { recursive: true });
+    await rename(from, target);
+    if (this.#knownDirs.size >= 1000) this.#knownDirs.clear();
+    this.#knownDirs.add(dir);
+    return created;
+  }
+
   async #archive(file: IncomingFile, finished: { path: string; size: number; sha256: string }, a: IndexAttributes, request: StoreRequest): Promise<StoreOutcome> {
     const { db, repository, dirs, clock, log, duplicates } = this.#deps;
     const receivedAt = clock.now().toISOString();
@@ -146,8 +168,7 @@ export class ArchiveStore {
     try {
       // Replacing an indexed copy: the new one must be whole on disk before it takes the old one's place.
       if (duplicates === DuplicatePolicy.Overwrite && repository.instance(a.sopInstanceUid) !== undefined) await fsyncFile(finished.path);
-      const created = await mkdir(seriesDir, { recursive: true });
-      await rename(finished.path, target);
+      const created = await this.#moveInto(finished.path, target);
       const syncs = [fsyncFile(target), this.#dirSyncs.sync(seriesDir)];
       // New directories must survive a crash too: their parents hold their entries.
       if (created !== undefined) {
