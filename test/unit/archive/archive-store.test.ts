@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ArchiveStore, DiskGuard, DuplicatePolicy, part10Header, type StoreRequest } from '../../../src/archive/index.ts';
@@ -39,7 +39,7 @@ const request: StoreRequest = {
 };
 
 /** A tiny explicit VR little endian dataset: SOP class and instance, study and series UIDs. */
-function dataset(): Buffer {
+function dataset(sopInstanceUid = request.sopInstanceUid): Buffer {
   const el = (group: number, element: number, vr: string, value: string): Buffer => {
     const v = Buffer.from(value.length % 2 === 0 ? value : `${value}\0`, 'latin1');
     const head = Buffer.alloc(8);
@@ -51,7 +51,7 @@ function dataset(): Buffer {
   };
   return Buffer.concat([
     el(0x0008, 0x0016, 'UI', request.sopClassUid),
-    el(0x0008, 0x0018, 'UI', request.sopInstanceUid),
+    el(0x0008, 0x0018, 'UI', sopInstanceUid),
     el(0x0008, 0x0060, 'CS', 'OT'),
     el(0x0010, 0x0020, 'LO', 'P-9'),
     el(0x0020, 0x000d, 'UI', '1.2.826.0.1.3680043.2.1125.8.2'),
@@ -75,6 +75,21 @@ describe('ArchiveStore', () => {
     const stored = readFileSync(path.join(dirs.archive, study as string, series as string, `${request.sopInstanceUid}.dcm`));
     const header = part10Header({ ...request, implementationClassUid: '1.2.3.4', implementationVersionName: 'TEST', sourceAeTitle: 'US_1' });
     assert.deepEqual(stored, Buffer.concat([header, bytes]));
+  });
+
+  test('a series folder removed behind its back is made again for the next instance', async () => {
+    const { dirs, store } = setup(0);
+    const first = store.begin(request);
+    first.write(dataset());
+    assert.equal((await store.complete(first, request)).kind, 'stored');
+    const [study] = readdirSync(dirs.archive);
+    rmSync(path.join(dirs.archive, study as string), { recursive: true });
+    const next = { ...request, sopInstanceUid: '1.2.826.0.1.3680043.2.1125.8.9' };
+    const second = store.begin(next);
+    second.write(dataset(next.sopInstanceUid));
+    assert.equal((await store.complete(second, next)).kind, 'stored');
+    const [series] = readdirSync(path.join(dirs.archive, study as string));
+    assert.ok(existsSync(path.join(dirs.archive, study as string, series as string, `${next.sopInstanceUid}.dcm`)));
   });
 
   test('below minFreeMb a completed transfer is refused as unavailable (A700) and its temp file removed', async () => {
