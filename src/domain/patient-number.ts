@@ -7,8 +7,8 @@ import { foldText } from './transliteration.ts';
  * value whatever the pattern, and a pattern such as `(a+)+$` cannot hang the gateway.
  */
 
-/** Values longer than this are cut before matching (DICOM LO holds 64 characters; this is plenty). */
-export const maxMatchedLength = 1024;
+/** Longer values match nothing (DICOM LO holds 64 characters); cutting them would change what matches. */
+export const maxMatchedLength = 65_536;
 
 /** A compiled site pattern; `groups` is its number of capture groups. */
 export interface SitePattern {
@@ -45,7 +45,8 @@ export function compileSitePattern(source: string, groups: number): PatternCheck
       source,
       groups,
       match(value) {
-        const m = compiled.matcher(value.slice(0, maxMatchedLength));
+        if (value.length > maxMatchedLength) return undefined;
+        const m = compiled.matcher(value);
         if (!m.find()) return undefined;
         const out: string[] = [];
         for (let i = 1; i <= groups; i++) out.push(m.group(i) ?? '');
