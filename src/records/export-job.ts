@@ -1,4 +1,4 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -69,15 +69,17 @@ export function recordsExportJob(deps: { export: RecordsConfig['export']; dataDi
       await mkdir(tempDir, { recursive: true });
       const temp = path.join(tempDir, `${randomUUID()}.part`);
       try {
-        const handle = await open(temp, 'wx');
+        await pipeline(createReadStream(source), createWriteStream(temp, { flags: 'wx' }), { signal: ctx.signal });
+        // fsync through a second descriptor: it flushes the file's data whichever descriptor wrote it.
+        const handle = await open(temp, 'r+');
         try {
-          await pipeline(createReadStream(source), handle.createWriteStream({ autoClose: false }), { signal: ctx.signal });
           await handle.sync();
         } finally {
           await handle.close();
         }
         let name = ctx.payload.fileName;
-        // Export jobs run one at a time (concurrency 1), so no other writer takes the name meanwhile.
+        // Export jobs run one at a time per process (concurrency 1); with several worker processes two
+        // copies may race for a name, and the later rename replaces the earlier file of the same name.
         for (let copy = 2; existsSync(path.join(folder, name)); copy++) name = numberedName(ctx.payload.fileName, copy);
         await rename(temp, path.join(folder, name));
         await syncDir(folder);
