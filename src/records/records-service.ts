@@ -76,6 +76,19 @@ function extensionOf(file: string, mediaType: string): string {
   return mediaType.split('/')[1]?.replace(/[^a-z0-9]/gi, '') || 'bin';
 }
 
+/** Job payloads are kept small (the queue takes at most 16 KiB); the body leaves room for the rest. */
+const maxWebhookBodyChars = 12 * 1024;
+
+/**
+ * The webhook's body: the event and the entry as the feed shows it. An entry with more attachments
+ * than fit goes without them (`attachmentsIncluded: false`); the receiver reads it from the API.
+ */
+function webhookBody(event: RecordEvent, entry: RecordEntry): string {
+  const full = JSON.stringify({ event, attachmentsIncluded: true, entry: entryJson(entry) });
+  if (full.length <= maxWebhookBodyChars) return full;
+  return JSON.stringify({ event, attachmentsIncluded: false, entry: { ...entryJson(entry), attachments: [] } });
+}
+
 /**
  * Files rendered instances in patient records, keeps the unassigned inbox, and hands new and changed
  * entries to the deliveries (export folder, webhook) through the job queue, in the same transaction.
@@ -268,7 +281,7 @@ export class RecordsService {
       }
     }
     if (config.webhook.url !== undefined) {
-      const payload: RecordsWebhookPayload = { delivery: randomUUID(), event, body: JSON.stringify({ event, entry: entryJson(entry) }) };
+      const payload: RecordsWebhookPayload = { delivery: randomUUID(), event, body: webhookBody(event, entry) };
       jobs.enqueueInTransaction(tx, { type: recordsWebhookType, payload, correlationId });
     }
   }

@@ -21,7 +21,7 @@ const payload = z
   .object({
     delivery: z.uuid(),
     event: z.enum([RecordEvent.Created, RecordEvent.Updated, RecordEvent.Assigned]),
-    body: z.string().min(2).max(1_000_000),
+    body: z.string().min(2).max(14 * 1024),
   })
   .strict();
 export type RecordsWebhookPayload = z.infer<typeof payload>;

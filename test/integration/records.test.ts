@@ -301,8 +301,14 @@ describe('patient records', () => {
     fileRendered(gw, stray, [derive(gw, 'w3.jpg')]);
     const [waiting] = (await inbox(gw)).items as [Entry];
     await json<Entry>(await assign(gw, waiting.id, { patientId: '4711' }));
+    // A cine study of many files: too many attachments for the body, which then says so.
+    const many = await store(gw, { patientId: '4711' });
+    fileRendered(gw, many, Array.from({ length: 80 }, (_, i) => derive(gw, `m${i}.jpg`)));
 
-    await waitFor(() => received.length >= 3);
+    await waitFor(async () => {
+      const jobs = await json<{ items: { state: string }[] }>(await gw.api('/api/v1/jobs?type=records-webhook'));
+      return jobs.items.length > 0 && jobs.items.every((j) => j.state === 'completed');
+    });
     const events = received.map((r) => {
       const timestamp = String(r.headers['x-gateway-timestamp']);
       // The receiver's own check: HMAC-SHA256 of "<timestamp>.<body>" with the shared secret.
@@ -310,19 +316,20 @@ describe('patient records', () => {
       assert.equal(r.headers['x-gateway-signature'], expected);
       assert.equal(r.headers['content-type'], 'application/json');
       assert.match(String(r.headers['x-gateway-delivery']), /^[0-9a-f-]{36}$/);
-      const body = JSON.parse(r.body) as { event: string; entry: Entry };
+      const body = JSON.parse(r.body) as { event: string; attachmentsIncluded: boolean; entry: Entry };
       assert.equal(r.headers['x-gateway-event'], body.event);
-      return [body.event, body.entry.patient?.patientId, body.entry.attachments.length];
+      return [body.event, body.entry.patient?.patientId, body.attachmentsIncluded, body.entry.attachments.length];
     });
     assert.deepEqual(
       events.sort(),
       [
-        ['record.assigned', '4711', 1],
-        ['record.created', '4711', 1],
-        ['record.updated', '4711', 2],
+        ['record.assigned', '4711', true, 1],
+        ['record.created', '4711', false, 0],
+        ['record.created', '4711', true, 1],
+        ['record.updated', '4711', true, 2],
       ].sort(),
     );
-    assert.equal(received.length, 3, 'nothing is sent for the entry while it waited in the inbox');
+    assert.equal(received.length, 4, 'one request per event; nothing for the entry while it waited in the inbox');
   });
 
   test('a webhook receiver that is down gets the request later, retried by the job queue with backoff', async () => {
