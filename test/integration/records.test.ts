@@ -131,6 +131,13 @@ describe('patient records', () => {
     assert.equal((await gw.api(`/api/v1/records/${entry.id}/attachments/4`)).status, 404);
     assert.equal((await gw.api('/api/v1/records/999999')).status, 404);
     assert.equal((await inbox(gw)).total, 0);
+
+    // A derived file outside derived/ is a fault of the caller: refused, and its transaction leaves nothing.
+    const third = await store(gw, { patientId: 'PVS-4711' });
+    assert.throws(() => fileRendered(gw, third, [{ ...derive(gw, 'd.jpg'), path: 'derived/../archive/x.jpg' }]), /under derived\//);
+    assert.equal((await feed(gw)).items.length, 1);
+    const patients = await json<{ items: { patientId: string; registered: boolean }[] }>(await gw.api('/api/v1/patients'));
+    assert.deepEqual(patients.items.map((p) => [p.patientId, p.registered]).sort(), [['4711', true], ['PVS-4711', false]]);
   });
 
   test('no number, an unknown number, and several numbers wait in the inbox with the reason; assignment files them', async () => {
