@@ -1,6 +1,9 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { PersonName } from '../domain/person-name.ts';
 import type { DerivedKind, RecordAttachment, RecordEntry, RecordSource, UnassignedReason } from '../domain/record-entry.ts';
+
+/** An entry without its attachments (a study's entry may have thousands). */
+export type EntryHeader = Omit<RecordEntry, 'attachments'>;
 import type { Database } from './database.ts';
 
 /** What the archive index says of an instance that records need. */
@@ -110,6 +113,24 @@ function toAttachment(r: AttachmentRow): RecordAttachment {
   };
 }
 
+function toHeader(r: EntryRow): EntryHeader {
+  return {
+    id: r.id,
+    seq: r.seq,
+    type: r.type,
+    title: r.title,
+    date: r.entry_date,
+    text: r.text,
+    source: r.source,
+    studyInstanceUid: r.study_instance_uid,
+    accessionNumber: r.accession_number,
+    patient: r.patient_ref === null ? null : { patientId: r.patient_id ?? '', issuer: r.issuer ?? '' },
+    unassignedReason: r.unassigned_reason,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
 function toPatient(r: Record<string, unknown>): RegistryPatient {
   return {
     ref: Number(r['id']),
@@ -202,9 +223,27 @@ export class RecordRepository {
     return (this.#db.statement('SELECT COALESCE(MAX(seq), 0) + 1 AS s FROM record_entries', tx).get() as { s: number }).s;
   }
 
-  entryOfStudy(tx: DatabaseSync, studyInstanceUid: string, type: string, source: RecordSource): RecordEntry | undefined {
+  entryOfStudy(tx: DatabaseSync, studyInstanceUid: string, type: string, source: RecordSource): EntryHeader | undefined {
     const row = this.#db.statement(`${entrySelect} WHERE e.study_instance_uid = ? AND e.type = ? AND e.source = ?`, tx).get(studyInstanceUid, type, source) as EntryRow | undefined;
-    return row === undefined ? undefined : this.#withAttachments(tx, [row])[0];
+    return row === undefined ? undefined : toHeader(row);
+  }
+
+  entryHeader(id: number, tx: DatabaseSync = this.#db.sqlite): EntryHeader | undefined {
+    const row = this.#db.statement(`${entrySelect} WHERE e.id = ?`, tx).get(id) as EntryRow | undefined;
+    return row === undefined ? undefined : toHeader(row);
+  }
+
+  /** Some of an entry's attachments, by number. */
+  attachments(tx: DatabaseSync, entryId: number, numbers: readonly number[]): RecordAttachment[] {
+    if (numbers.length === 0) return [];
+    const rows = tx
+      .prepare(`SELECT * FROM record_attachments WHERE entry_ref = ? AND n IN (${numbers.map(() => '?').join(',')}) ORDER BY n`)
+      .all(entryId, ...numbers) as unknown as AttachmentRow[];
+    return rows.map(toAttachment);
+  }
+
+  attachmentCount(tx: DatabaseSync, entryId: number): number {
+    return (this.#db.statement('SELECT COUNT(*) AS n FROM record_attachments WHERE entry_ref = ?', tx).get(entryId) as { n: number }).n;
   }
 
   createEntry(tx: DatabaseSync, e: NewEntry): number {
@@ -265,11 +304,6 @@ export class RecordRepository {
     return this.#withAttachments(this.#db.sqlite, rows);
   }
 
-  /** The highest feed position (the cursor of a reader that has seen everything). */
-  lastSeq(): number {
-    return (this.#db.statement('SELECT COALESCE(MAX(seq), 0) AS s FROM record_entries').get() as { s: number }).s;
-  }
-
   /** The unassigned inbox, oldest first. */
   inbox(limit: number, offset: number): { items: RecordEntry[]; total: number } {
     const total = (this.#db.statement('SELECT COUNT(*) AS n FROM record_entries WHERE patient_ref IS NULL').get() as { n: number }).n;
@@ -289,21 +323,6 @@ export class RecordRepository {
       list.push(toAttachment(a));
       byEntry.set(a.entry_ref, list);
     }
-    return rows.map((r) => ({
-      id: r.id,
-      seq: r.seq,
-      type: r.type,
-      title: r.title,
-      date: r.entry_date,
-      text: r.text,
-      source: r.source,
-      studyInstanceUid: r.study_instance_uid,
-      accessionNumber: r.accession_number,
-      patient: r.patient_ref === null ? null : { patientId: r.patient_id ?? '', issuer: r.issuer ?? '' },
-      unassignedReason: r.unassigned_reason,
-      attachments: byEntry.get(r.id) ?? [],
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+    return rows.map((r) => ({ ...toHeader(r), attachments: byEntry.get(r.id) ?? [] }));
   }
 }

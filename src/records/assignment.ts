@@ -61,11 +61,6 @@ export class PatientAssigner {
     this.#settings = deps.settings;
   }
 
-  /** Whether the header must be read from the file (the index lacks the attribute). */
-  get needsHeader(): boolean {
-    return this.#settings.attribute === PatientNumberAttribute.OtherPatientIDs;
-  }
-
   resolve(tx: DatabaseSync, instance: IndexedInstance, header: HeaderAttributes, at: string): Assignment {
     const values = attributeValues(this.#settings.attribute, instance, header);
     return this.#settings.mode === 'vnymd' ? this.#byNameAndBirthDate(tx, values) : this.#byNumber(tx, values, instance, at);

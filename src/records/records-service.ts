@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../clock.ts';
 import type { RecordsConfig } from '../config/records-schema.ts';
-import type { Database, IndexedInstance, NewAttachment, RecordRepository } from '../db/index.ts';
+import type { Database, EntryHeader, IndexedInstance, NewAttachment, RecordRepository } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { exportFileName } from '../domain/export-name.ts';
 import { RecordSource, type DerivedKind, type RecordAttachment, type RecordEntry, type UnassignedReason } from '../domain/record-entry.ts';
@@ -78,15 +78,19 @@ function extensionOf(file: string, mediaType: string): string {
 
 /** Job payloads are kept small (the queue takes at most 16 KiB); the body leaves room for the rest. */
 const maxWebhookBodyChars = 12 * 1024;
+/** More attachments than this never fit in the body (each takes about 300 characters). */
+const maxWebhookAttachments = 48;
 
 /**
  * The webhook's body: the event and the entry as the feed shows it. An entry with more attachments
  * than fit goes without them (`attachmentsIncluded: false`); the receiver reads it from the API.
  */
-function webhookBody(event: RecordEvent, entry: RecordEntry): string {
-  const full = JSON.stringify({ event, attachmentsIncluded: true, entry: entryJson(entry) });
-  if (full.length <= maxWebhookBodyChars) return full;
-  return JSON.stringify({ event, attachmentsIncluded: false, entry: { ...entryJson(entry), attachments: [] } });
+function webhookBody(event: RecordEvent, header: EntryHeader, full: RecordEntry | undefined): string {
+  if (full !== undefined) {
+    const body = JSON.stringify({ event, attachmentsIncluded: true, entry: entryJson(full) });
+    if (body.length <= maxWebhookBodyChars) return body;
+  }
+  return JSON.stringify({ event, attachmentsIncluded: false, entry: entryJson({ ...header, attachments: [] }) });
 }
 
 /**
@@ -122,7 +126,8 @@ export class RecordsService {
     if (byType.size === 0) return { kind: 'not-filed', reason: rendered.skipped ?? 'no derived file of a kind that is filed' };
 
     const at = this.#deps.clock.now().toISOString();
-    const header = this.#header(instance);
+    // Read only for a new entry (its date, and Other Patient IDs): later files of a study skip it.
+    let header: HeaderAttributes | undefined;
     let assignment: Assignment | undefined;
     const entryIds: number[] = [];
     let outcome: FilingOutcome | undefined;
@@ -130,6 +135,7 @@ export class RecordsService {
       let entry = repository.entryOfStudy(tx, instance.studyInstanceUid, type, RecordSource.Dicom);
       let created = false;
       if (entry === undefined) {
+        header ??= this.#header(instance);
         assignment ??= this.#deps.assigner.resolve(tx, instance, header, at);
         const id = repository.createEntry(tx, {
           type,
@@ -143,7 +149,7 @@ export class RecordsService {
           unassignedReason: assignment.kind === 'unassigned' ? assignment.reason : null,
           at,
         });
-        entry = repository.entry(id, tx) as RecordEntry;
+        entry = repository.entryHeader(id, tx) as EntryHeader;
         created = true;
       }
       const changed: number[] = [];
@@ -157,14 +163,11 @@ export class RecordsService {
         repository.touch(tx, entry.id, lines.join('\n'), at);
       }
       entryIds.push(entry.id);
-      const current = repository.entry(entry.id, tx) as RecordEntry;
-      if (created || changed.length > 0) {
-        this.#deliver(tx, current, created ? RecordEvent.Created : RecordEvent.Updated, current.attachments.filter((a) => changed.includes(a.n)));
-      }
+      if (created || changed.length > 0) this.#deliver(tx, entry.id, created ? RecordEvent.Created : RecordEvent.Updated, changed);
       outcome ??=
-        current.patient === null
-          ? { kind: 'unassigned', entryIds, reason: current.unassignedReason as UnassignedReason }
-          : { kind: 'filed', entryIds, patientId: current.patient.patientId };
+        entry.patient === null
+          ? { kind: 'unassigned', entryIds, reason: entry.unassignedReason as UnassignedReason }
+          : { kind: 'filed', entryIds, patientId: entry.patient.patientId };
     }
     if (outcome?.kind === 'unassigned') log.info({ entryIds, reason: outcome.reason }, 'record entry waits in the unassigned inbox');
     return outcome as FilingOutcome;
@@ -195,8 +198,8 @@ export class RecordsService {
       repository.register(tx, patient.ref, at);
       if (entry.patient?.patientId === patient.patientId && entry.patient.issuer === patient.issuer) return entry;
       repository.assign(tx, entry.id, patient.ref, at);
+      this.#deliver(tx, entry.id, RecordEvent.Assigned, 'all');
       const assigned = repository.entry(entry.id, tx) as RecordEntry;
-      this.#deliver(tx, assigned, RecordEvent.Assigned, assigned.attachments);
       this.#deps.log.info({ entryId, from: entry.patient === null ? 'inbox' : 'patient' }, 'record entry assigned');
       return assigned;
     });
@@ -256,19 +259,29 @@ export class RecordsService {
     };
   }
 
-  /** Enqueues the deliveries of an assigned entry's change, in the caller's transaction. */
-  #deliver(tx: DatabaseSync, entry: RecordEntry, event: RecordEvent, attachments: readonly RecordAttachment[]): void {
+  /**
+   * Enqueues the deliveries of an assigned entry's change, in the caller's transaction: an export of
+   * each changed attachment, and one webhook request. Reads only what it delivers (an entry may have
+   * thousands of attachments, and this runs for each rendered instance).
+   */
+  #deliver(tx: DatabaseSync, entryId: number, event: RecordEvent, changed: readonly number[] | 'all'): void {
+    const { config, jobs, repository } = this.#deps;
+    const exporting = config.export.folder !== undefined;
+    const posting = config.webhook.url !== undefined;
+    if (!exporting && !posting) return;
+    const entry = repository.entryHeader(entryId, tx) as EntryHeader;
     if (entry.patient === null) return;
-    const { config, jobs } = this.#deps;
+    const patientId = entry.patient.patientId;
     const correlationId = `record-${entry.id}`;
-    if (config.export.folder !== undefined) {
+    if (exporting) {
+      const attachments = changed === 'all' ? (repository.entry(entryId, tx) as RecordEntry).attachments : repository.attachments(tx, entryId, changed);
       for (const a of attachments) {
         const payload: RecordsExportPayload = {
           entryId: entry.id,
           n: a.n,
           source: a.path,
           fileName: exportFileName(config.export.fileName, {
-            patientId: entry.patient.patientId,
+            patientId,
             date: entry.date.replaceAll('-', ''),
             type: entry.type,
             n: String(a.n),
@@ -280,8 +293,10 @@ export class RecordsService {
         jobs.enqueueInTransaction(tx, { type: recordsExportType, payload, key: `${recordsExportType}:${entry.id}:${a.n}:${payload.fileName}`, correlationId });
       }
     }
-    if (config.webhook.url !== undefined) {
-      const payload: RecordsWebhookPayload = { delivery: randomUUID(), event, body: webhookBody(event, entry) };
+    if (posting) {
+      const count = repository.attachmentCount(tx, entryId);
+      const full = count <= maxWebhookAttachments ? (repository.entry(entryId, tx) as RecordEntry) : undefined;
+      const payload: RecordsWebhookPayload = { delivery: randomUUID(), event, body: webhookBody(event, entry, full) };
       jobs.enqueueInTransaction(tx, { type: recordsWebhookType, payload, correlationId });
     }
   }
