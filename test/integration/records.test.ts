@@ -132,6 +132,12 @@ describe('patient records', () => {
     assert.equal((await gw.api('/api/v1/records/999999')).status, 404);
     assert.equal((await inbox(gw)).total, 0);
 
+    // A file rendered again with other content replaces its attachment, and the entry comes again in the feed.
+    const redone = derive(gw, 'c.jpg', 'image', 'rendered again');
+    fileRendered(gw, second, [redone]);
+    const again = await feed(gw, page.next);
+    assert.deepEqual(again.items.map((e) => [e.id, e.attachments.length, e.attachments[2]?.sha256]), [[entry.id, 3, redone.sha256]]);
+
     // A derived file outside derived/ is a fault of the caller: refused, and its transaction leaves nothing.
     const third = await store(gw, { patientId: 'PVS-4711' });
     assert.throws(() => fileRendered(gw, third, [{ ...derive(gw, 'd.jpg'), path: 'derived/../archive/x.jpg' }]), /under derived\//);
