@@ -69,15 +69,16 @@ export class PatientAssigner {
   #byNumber(tx: DatabaseSync, values: string[], instance: IndexedInstance, at: string): Assignment {
     const numbers = extractPatientNumbers(this.#settings.pattern, values);
     if (numbers.length === 0) return { kind: 'unassigned', reason: UnassignedReason.NoMatch };
-    if (numbers.length > 1) return { kind: 'unassigned', reason: UnassignedReason.SeveralPatients };
-    const number = numbers[0] as string;
-    const rows = this.#repository.patientsByNumber(tx, number);
-    const registered = rows.filter((p) => p.registered);
+    const rows = numbers.map((number) => this.#repository.patientsByNumber(tx, number));
+    // Several numbers (Other Patient IDs may also hold an insurance number): the PVS knows one at most.
+    const registered = rows.flat().filter((p) => p.registered);
     if (registered.length === 1) return patientOf(registered[0] as RegistryPatient, false);
-    if (registered.length > 1) return { kind: 'unassigned', reason: UnassignedReason.SeveralPatients };
+    if (registered.length > 1 || numbers.length > 1) return { kind: 'unassigned', reason: UnassignedReason.SeveralPatients };
     if (!this.#settings.createUnknown) return { kind: 'unassigned', reason: UnassignedReason.UnknownPatient };
-    if (rows.length > 1) return { kind: 'unassigned', reason: UnassignedReason.SeveralPatients };
-    const row = rows[0];
+    const number = numbers[0] as string;
+    const known = rows[0] ?? [];
+    if (known.length > 1) return { kind: 'unassigned', reason: UnassignedReason.SeveralPatients };
+    const row = known[0];
     if (row !== undefined) {
       // The import's own row for this number (the modality sent the bare number): the PVS gets it now.
       this.#repository.register(tx, row.ref, at);

@@ -6,6 +6,7 @@ import type { RecordsConfig } from '../config/records-schema.ts';
 import type { Database, EntryHeader, IndexedInstance, NewAttachment, RecordRepository } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { exportFileName } from '../domain/export-name.ts';
+import { emptyPersonName } from '../domain/person-name.ts';
 import { RecordSource, type DerivedKind, type RecordAttachment, type RecordEntry, type UnassignedReason } from '../domain/record-entry.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -106,9 +107,10 @@ export class RecordsService {
 
   /**
    * The hook rendering calls once an instance's derived files exist, inside its open transaction.
-   * Synchronous; reads the stored file's header (Other Patient IDs, acquisition date), writes only
-   * the database, and enqueues the deliveries in the same transaction. Calling it again for the same
-   * files changes nothing; a file rendered again with new content replaces its attachment.
+   * Synchronous; writes only the database (reading the stored file's header when it starts an entry
+   * or retries the assignment of one in the inbox) and enqueues the deliveries in the same
+   * transaction. Calling it again for the same files changes nothing; a file rendered again with new
+   * content replaces its attachment.
    */
   fileRendered(tx: DatabaseSync, rendered: RenderedInstance): FilingOutcome {
     const { repository, config, log } = this.#deps;
@@ -163,7 +165,18 @@ export class RecordsService {
         repository.touch(tx, entry.id, lines.join('\n'), at);
       }
       entryIds.push(entry.id);
-      if (created || changed.length > 0) this.#deliver(tx, entry.id, created ? RecordEvent.Created : RecordEvent.Updated, changed);
+      if (!created && entry.patient === null) {
+        // An entry in the inbox tries again with each new instance: the PVS may have sent the order since.
+        header ??= this.#header(instance);
+        assignment ??= this.#deps.assigner.resolve(tx, instance, header, at);
+        if (assignment.kind === 'patient') {
+          repository.assign(tx, entry.id, assignment.ref, at);
+          this.#deliver(tx, entry.id, RecordEvent.Assigned, 'all');
+          entry = repository.entryHeader(entry.id, tx) as EntryHeader;
+        }
+      } else if (created || changed.length > 0) {
+        this.#deliver(tx, entry.id, created ? RecordEvent.Created : RecordEvent.Updated, changed);
+      }
       outcome ??=
         entry.patient === null
           ? { kind: 'unassigned', entryIds, reason: entry.unassignedReason as UnassignedReason }
@@ -180,7 +193,7 @@ export class RecordsService {
   assign(entryId: number, target: AssignTarget): RecordEntry {
     const { db, repository, clock } = this.#deps;
     return db.transaction((tx) => {
-      const entry = repository.entry(entryId, tx);
+      const entry = repository.entryHeader(entryId, tx);
       if (entry === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such record entry');
       const at = clock.now().toISOString();
       const issuer = target.issuer ?? '';
@@ -191,12 +204,12 @@ export class RecordsService {
             issues: [{ path: 'patientId', message: 'unknown patient', hint: 'pass "create": true to create the patient' }],
           });
         }
-        repository.createPatient(tx, { patientId: target.patientId, issuer, name: { family: '', given: '', middle: '', prefix: '', suffix: '' }, birthDate: '', sex: '' }, at);
+        repository.createPatient(tx, { patientId: target.patientId, issuer, name: emptyPersonName, birthDate: '', sex: '' }, at);
         patient = repository.patient(tx, target.patientId, issuer);
       }
       if (patient === undefined) throw new GatewayError(ErrorCode.Internal, 'the patient could not be created');
       repository.register(tx, patient.ref, at);
-      if (entry.patient?.patientId === patient.patientId && entry.patient.issuer === patient.issuer) return entry;
+      if (entry.patient?.patientId === patient.patientId && entry.patient.issuer === patient.issuer) return repository.entry(entry.id, tx) as RecordEntry;
       repository.assign(tx, entry.id, patient.ref, at);
       this.#deliver(tx, entry.id, RecordEvent.Assigned, 'all');
       const assigned = repository.entry(entry.id, tx) as RecordEntry;

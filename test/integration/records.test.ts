@@ -190,6 +190,16 @@ describe('patient records', () => {
     const more = await store(gw, { patientId: 'NOBODY', studyInstanceUid: none.studyInstanceUid });
     const followed = fileRendered(gw, more, [derive(gw, 'n2.jpg')]);
     assert.deepEqual(followed, { kind: 'filed', entryIds: [noMatch.id], patientId: '555' });
+
+    // The order for 999 comes late: the next image of the study takes its entry out of the inbox.
+    await order(gw, { id: '999', name: 'Spät^Order' });
+    const late = await store(gw, { patientId: '999', studyInstanceUid: unknown.studyInstanceUid });
+    const retried = fileRendered(gw, late, [derive(gw, 'u2.jpg')]);
+    assert.equal(retried.kind === 'filed' ? retried.patientId : retried.kind, '999');
+    const left = await inbox(gw);
+    assert.deepEqual(left.items.map((e) => [e.type, e.unassignedReason]), [['DOK', 'unknown-patient']], 'the document entry waits for its own next file or an admin');
+    const filed = (await feed(gw)).items.find((e) => e.studyInstanceUid === unknown.studyInstanceUid);
+    assert.deepEqual([filed?.patient?.patientId, filed?.attachments.length], ['999', 2]);
   });
 
   test('createUnknown files a number the PVS has not named and registers the patient; several numbers are ambiguous', async () => {
@@ -199,6 +209,10 @@ describe('patient records', () => {
     assert.equal(outcome.kind === 'filed' ? outcome.patientId : outcome.kind, '00777');
     const patients = await json<{ items: { patientId: string; name: { family: string } }[] }>(await gw.api('/api/v1/patients?patientId=00777'));
     assert.equal(patients.items[0]?.name.family, 'Müller', 'created with the demographics the modality sent');
+
+    const oneKnown = await store(gw, { patientId: 'LOCAL-4', extra: ['(0010,1000) LO [INS-123456\\KV-00777]'] });
+    const known = fileRendered(gw, oneKnown, [derive(gw, 'k.jpg')]);
+    assert.equal(known.kind === 'filed' ? known.patientId : known.kind, '00777', 'of two numbers, the one the PVS knows');
 
     const several = await store(gw, { patientId: 'LOCAL-2', extra: ['(0010,1000) LO [KV-1\\KV-2]'] });
     const ambiguous = fileRendered(gw, several, [derive(gw, 's.jpg')]);
