@@ -68,6 +68,22 @@ describe('records config', () => {
     assert.equal(nameIssues.length, 3, nameIssues.join('; '));
   });
 
+  test('the webhook secret may come from GATEWAY_RECORDS_WEBHOOK_SECRET; a short one is named with the variable', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'gateway.yaml');
+    writeFileSync(file, 'records:\n  webhook:\n    url: https://pvs.example/hook\n');
+    const { config } = loadConfig({ file, env: { GATEWAY_RECORDS_WEBHOOK_SECRET: 'from-the-environment-0123' }, cwd: dir });
+    assert.equal(config.records.webhook.secret, 'from-the-environment-0123');
+    try {
+      loadConfig({ file, env: { GATEWAY_RECORDS_WEBHOOK_SECRET: 'short' }, cwd: dir });
+      assert.fail('expected the short secret to be refused');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.equal(err.issues[0]?.path, 'records.webhook.secret');
+      assert.match(err.issues[0]?.message ?? '', /GATEWAY_RECORDS_WEBHOOK_SECRET/);
+    }
+  });
+
   test('a pattern with the wrong number of groups says how many it needs', () => {
     const issues = issuesOf("records:\n  assignment:\n    pattern: 'PVS-[0-9]+'\n");
     assert.equal(issues.length, 1);
