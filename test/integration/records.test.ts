@@ -200,6 +200,9 @@ describe('patient records', () => {
     assert.deepEqual(left.items.map((e) => [e.type, e.unassignedReason]), [['DOK', 'unknown-patient']], 'the document entry waits for its own next file or an admin');
     const filed = (await feed(gw)).items.find((e) => e.studyInstanceUid === unknown.studyInstanceUid);
     assert.deepEqual([filed?.patient?.patientId, filed?.attachments.length], ['999', 2]);
+    assert.ok(gw.logs.messages().includes('record entry waits in the unassigned inbox'));
+    const logged = gw.logs.raw.join('\n');
+    for (const secret of ['Müller', 'Jürgen', 'Spät', 'NOBODY']) assert.ok(!logged.includes(secret), `${secret} is not in the log`);
   });
 
   test('createUnknown files a number the PVS has not named and registers the patient; several numbers are ambiguous', async () => {
