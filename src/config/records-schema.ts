@@ -67,6 +67,10 @@ export const recordsSchema = z
           .refine((s) => s.includes('{n}'), 'include {n} (the attachment number), or names of one entry collide')
           .refine((s) => [...s.matchAll(/\{([^}]*)\}/g)].every((m) => (exportNamePlaceholders as readonly string[]).includes(m[1] ?? '')), `known placeholders: ${exportNamePlaceholders.map((p) => `{${p}}`).join(' ')}`)
           .default('{patientId}_{date}_{type}_{n}.{ext}'),
+        /** Attempts in all; a missing folder (unmounted share) is tried again after retrySeconds, doubling up to maxRetrySeconds. */
+        maxAttempts: z.number().int().min(1).max(100).default(20),
+        retrySeconds: z.number().min(0.05).max(3600).default(5),
+        maxRetrySeconds: z.number().min(0.05).max(86_400).default(900),
       })
       .strict()
       .prefault({}),

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { RecordsConfig } from '../config/records-schema.ts';
 import { numberedName } from '../domain/export-name.ts';
-import { PermanentJobError, type JobDefinition } from '../jobs/index.ts';
+import { PermanentJobError, TransientJobError, type JobDefinition } from '../jobs/index.ts';
 
 export const recordsExportType = 'records-export';
 
@@ -57,14 +57,17 @@ export function recordsExportJob(deps: { export: RecordsConfig['export']; dataDi
   return {
     type: recordsExportType,
     payload,
-    maxAttempts: 10,
-    backoff: { baseMs: 5000, maxMs: 15 * 60 * 1000 },
+    maxAttempts: deps.export.maxAttempts,
+    backoff: { baseMs: deps.export.retrySeconds * 1000, maxMs: Math.max(deps.export.retrySeconds, deps.export.maxRetrySeconds) * 1000 },
     handler: async (ctx) => {
       if (deps.export.folder === undefined) return { skipped: 'no export folder is configured (records.export.folder)' };
       const folder = path.resolve(deps.export.folder);
       const root = path.resolve(deps.dataDir);
       const source = path.resolve(root, ctx.payload.source);
       if (!source.startsWith(path.join(root, 'derived') + path.sep)) throw new PermanentJobError('the attachment path is outside derived/');
+      // The folder itself is never created: on an unmounted share that would fill the local disk
+      // where the PVS never looks. Missing, it is waited for like a receiver that is down.
+      if (!existsSync(folder)) throw new TransientJobError('the export folder does not exist (is its share mounted?)');
       const tempDir = path.join(folder, exportTempDir);
       await mkdir(tempDir, { recursive: true });
       const temp = path.join(tempDir, `${randomUUID()}.part`);

@@ -279,8 +279,9 @@ describe('patient records', () => {
   });
 
   test('the export folder gets one file per attachment, named by the pattern, whole, and taken names are not overwritten', async () => {
-    const folder = tempDir('pvs-import-');
-    const gw = await startGateway({ records: { export: { folder } } });
+    // The share is not mounted yet: the gateway waits for it rather than creating the folder.
+    const folder = path.join(tempDir('pvs-share-'), 'import');
+    const gw = await startGateway({ records: { export: { folder, retrySeconds: 0.2, maxRetrySeconds: 0.5 } } });
     await order(gw, { id: '4711', name: 'Müller^Jürgen' });
     const first = await store(gw, { patientId: '4711' });
     const a = derive(gw, 'e1.jpg', 'image', 'first image');
@@ -288,6 +289,14 @@ describe('patient records', () => {
     fileRendered(gw, first, [a, v]);
     const second = await store(gw, { patientId: '4711' });
     fileRendered(gw, second, [derive(gw, 'e2.jpg', 'image', 'other study, same day')]);
+    type Job = { state: string; attempts: number; lastError: string | null };
+    const waiting = await waitFor(async () => {
+      const jobs = await json<{ items: Job[] }>(await gw.api('/api/v1/jobs?type=records-export'));
+      return jobs.items.find((j) => j.attempts >= 1 && j.lastError !== null);
+    });
+    assert.match(waiting.lastError ?? '', /export folder does not exist/);
+    assert.equal(waiting.state, 'queued');
+    mkdirSync(folder);
     const expected = ['4711_20260315_BILD_1 (2).jpg', '4711_20260315_BILD_1.jpg', '4711_20260315_BILD_2.mp4'];
     const names = await waitFor(() => {
       const files = readdirSync(folder).filter((f) => !f.startsWith('.')).sort();
@@ -301,8 +310,8 @@ describe('patient records', () => {
     // An entry waiting in the inbox is exported once it is assigned.
     const stray = await store(gw, { patientId: 'NOBODY' });
     fileRendered(gw, stray, [derive(gw, 'e3.jpg', 'image', 'assigned later')]);
-    const [waiting] = (await inbox(gw)).items as [Entry];
-    await json<Entry>(await assign(gw, waiting.id, { patientId: '4711' }));
+    const [inInbox] = (await inbox(gw)).items as [Entry];
+    await json<Entry>(await assign(gw, inInbox.id, { patientId: '4711' }));
     await waitFor(() => readdirSync(folder).includes('4711_20260315_BILD_1 (3).jpg'));
     assert.equal(readFileSync(path.join(folder, '4711_20260315_BILD_1 (3).jpg'), 'utf8'), 'assigned later');
   });
