@@ -229,6 +229,15 @@ describe('patient records', () => {
     assert.equal(fromSequence.kind === 'filed' ? fromSequence.patientId : fromSequence.kind, '888');
   });
 
+  test('a hostile pattern on a hostile Patient ID cannot hang the gateway', async () => {
+    // (a+)+$ against 60 a's and a b takes a back-tracking engine about 2^60 steps.
+    const gw = await startGateway({ records: { assignment: { pattern: '(a+)+$' } } });
+    const instance = await store(gw, { patientId: `${'a'.repeat(60)}b` });
+    const outcome = fileRendered(gw, instance, [derive(gw, 'h.jpg')]);
+    assert.equal(outcome.kind === 'unassigned' ? outcome.reason : outcome.kind, 'no-match');
+    assert.equal((await gw.api('/healthz')).status, 200);
+  });
+
   test('the accession number can carry the patient number', async () => {
     const gw = await startGateway({ records: { assignment: { attribute: 'AccessionNumber', pattern: '^P([0-9]+)-' } } });
     await order(gw, { id: '31', name: 'Schmidt^Anna' });
