@@ -20,8 +20,12 @@ export interface JobCatalog {
  */
 export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
   return {
-    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }), instanceReceivedJob(), studyStableJob(),
-      recordsExportJob({ export: deps.config.records.export, dataDir: deps.config.dataDir }), recordsWebhookJob({ webhook: deps.config.records.webhook, clock: deps.clock }),
+    definitions: [
+      worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }),
+      instanceReceivedJob(),
+      studyStableJob(),
+      recordsExportJob({ export: deps.config.records.export, dataDir: deps.config.dataDir }),
+      recordsWebhookJob({ webhook: deps.config.records.webhook, clock: deps.clock }),
     ],
     schedules: [worklistCleanupSchedule(deps.config.worklist.cleanup.hour)],
   };
