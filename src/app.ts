@@ -5,13 +5,15 @@ import { ArchiveStore, DiskGuard, ImportFolder, StudyStability, storageSopClasse
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { folderRouter } from './http/folder-router.ts';
 import { patientsRouter } from './http/patients-router.ts';
+import { recordsRouter } from './http/records-router.ts';
+import { assignmentSettings, PatientAssigner, RecordsService } from './records/index.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistRouter } from './http/worklist-router.ts';
@@ -61,6 +63,7 @@ export class Gateway {
   #devices: DeviceRegistry | undefined;
   #worklist: WorklistService | undefined;
   #jobs: JobQueue | undefined;
+  #records: RecordsService | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
   readonly #options: GatewayOptions;
@@ -95,6 +98,12 @@ export class Gateway {
   get jobs(): JobQueue {
     if (this.#jobs === undefined) throw new Error('gateway not started');
     return this.#jobs;
+  }
+
+  /** Patient records; `records.fileRendered` is the hook rendering calls in its transaction. */
+  get records(): RecordsService {
+    if (this.#records === undefined) throw new Error('gateway not started');
+    return this.#records;
   }
 
   async start(): Promise<ListeningPorts> {
@@ -225,6 +234,19 @@ export class Gateway {
         importFolder = started;
         this.#stoppables.push({ name: 'import-folder', stop: () => started.stop() });
       }
+      const recordRepository = new RecordRepository(db);
+      const records = new RecordsService({
+        db,
+        repository: recordRepository,
+        assigner: new PatientAssigner({ repository: recordRepository, settings: assignmentSettings(config.records.assignment) }),
+        jobs,
+        config: config.records,
+        dirs: { root: this.layout.root, archive: this.layout.archive },
+        clock: this.clock,
+        timeZone: config.gateway.timezone,
+        log: log.child({ component: 'records' }),
+      });
+      this.#records = records;
       const allowed = config.archive.sopClasses.allow.length > 0 ? config.archive.sopClasses.allow : storageSopClasses;
 
       const associations = new AssociationRepository(db);
@@ -265,6 +287,7 @@ export class Gateway {
             'worklist-folder': folderRouter(folder, 'no worklist folder is configured (worklist.folder)'),
             studies: studiesRouter(archiveRepository),
             patients: patientsRouter(new PatientRepository(db)),
+            records: recordsRouter(records),
             'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
             instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
             associations: associationsRouter({

@@ -4,6 +4,7 @@ import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { instanceReceivedJob } from './archive/instance-received-job.ts';
 import { studyStableJob } from './archive/study-stable-job.ts';
+import { recordsExportJob, recordsWebhookJob } from './records/index.ts';
 import { worklistCleanupJob, worklistCleanupSchedule } from './worklist/cleanup-job.ts';
 
 /** The job types of the gateway and their schedules; capabilities add theirs here. */
@@ -19,7 +20,13 @@ export interface JobCatalog {
  */
 export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
   return {
-    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }), instanceReceivedJob(), studyStableJob()],
+    definitions: [
+      worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }),
+      instanceReceivedJob(),
+      studyStableJob(),
+      recordsExportJob({ export: deps.config.records.export, dataDir: deps.config.dataDir }),
+      recordsWebhookJob({ webhook: deps.config.records.webhook, clock: deps.clock }),
+    ],
     schedules: [worklistCleanupSchedule(deps.config.worklist.cleanup.hour)],
   };
 }

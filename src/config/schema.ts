@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { aeTitleSchema } from '../domain/ae-title.ts';
 import { deviceSchema } from '../domain/device.ts';
+import { recordsSchema } from './records-schema.ts';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -187,6 +188,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Patient records: how rendered files are filed under PVS patients and delivered to the PVS. */
+    records: recordsSchema,
     shutdown: z
       .object({
         /** How long running work may take to finish on SIGTERM before we stop anyway. */
