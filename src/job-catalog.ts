@@ -4,6 +4,8 @@ import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
 import type { Logger } from './log.ts';
 import { instanceReceivedJob } from './archive/instance-received-job.ts';
 import { studyStableJob } from './archive/study-stable-job.ts';
+import { storageCommitmentReportJob } from './archive/storage-commitment-job.ts';
+import { sendEventReport } from './dimse/event-report-sender.ts';
 import { worklistCleanupJob, worklistCleanupSchedule } from './worklist/cleanup-job.ts';
 
 /** The job types of the gateway and their schedules; capabilities add theirs here. */
@@ -19,7 +21,19 @@ export interface JobCatalog {
  */
 export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
   return {
-    definitions: [worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }), instanceReceivedJob(), studyStableJob()],
+    definitions: [
+      worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }),
+      instanceReceivedJob(),
+      studyStableJob(),
+      storageCommitmentReportJob({
+        dataDir: deps.config.dataDir,
+        clock: deps.clock,
+        attempts: deps.config.archive.storageCommitment.attempts,
+        backoff: { baseMs: deps.config.archive.storageCommitment.retryBaseSeconds * 1000, maxMs: deps.config.archive.storageCommitment.retryMaxSeconds * 1000 },
+        timeoutMs: deps.config.archive.storageCommitment.timeoutSeconds * 1000,
+        send: sendEventReport,
+      }),
+    ],
     schedules: [worklistCleanupSchedule(deps.config.worklist.cleanup.hour)],
   };
 }

@@ -8,6 +8,9 @@ export const Uid = {
   Verification: '1.2.840.10008.1.1',
   ModalityWorklistFind: '1.2.840.10008.5.1.4.31',
   ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
+  StorageCommitmentPushModel: '1.2.840.10008.1.20.1',
+  /** The one (well-known) instance of the Storage Commitment Push Model SOP class. */
+  StorageCommitmentPushModelInstance: '1.2.840.10008.1.20.1.1',
 } as const;
 
 export const TransferSyntaxUid = {
@@ -70,6 +73,9 @@ export const DimseStatus = {
   ProcessingFailure: 0x0110,
   InvalidAttributeValue: 0x0106,
   NoSuchObjectInstance: 0x0112,
+  InvalidArgumentValue: 0x0115,
+  InvalidObjectInstance: 0x0117,
+  NoSuchAction: 0x0123,
   DuplicateSopInstance: 0x0111,
   ResourceLimitation: 0x0213,
   OutOfResources: 0xa700,
