@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, test } from 'node:test';
 import dimse from 'dcmjs-dimse';
 import { ManualClock } from '../../src/clock.ts';
@@ -303,6 +304,39 @@ describe('Storage Commitment Push Model SCP', () => {
       await waitFor(() => listener.reports.length > 0, { what: 'the report after the restart' });
       assert.equal(listener.reports[0]?.dataset['TransactionUID'], `${uidBase}.800`);
       assert.equal((listener.reports[0]?.dataset['ReferencedSOPSequence'] as unknown[]).length, 2);
+      const [delivered] = await waitFor(async () => {
+        const items = await commitments(second);
+        return items[0]?.state === 'delivered' ? items : undefined;
+      });
+      assert.equal(delivered?.deliveredVia, 'new-association');
+      await second.stop();
+    } finally {
+      listener.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a report recorded for the association but not yet sent when the gateway died goes on a new association at start', async () => {
+    const dataDir = tempDir('gw-commit-recover-');
+    const port = await freePort();
+    const overrides: ConfigInput = { ...device(port, 'same-association'), dataDir };
+    const first = await startGateway(overrides);
+    const uids = await storeInstances(first, 1, '10');
+    const peer = await TestAssociation.open(first.ports.dicom, { callingAeTitle: 'US_1', contexts: [commitmentContext] });
+    assert.equal((await peer.send(commitmentRequest(`${uidBase}.1000`, uids.map(ct)))).status, 0);
+    await peer.waitForReports(1);
+    await peer.release();
+    await first.stop();
+    // What a crash between the commit of the request and the report on the association leaves.
+    const db = new DatabaseSync(path.join(dataDir, 'gateway.db'));
+    db.exec(`UPDATE storage_commitments SET state = 'awaiting-association', delivered_at = NULL, delivered_via = NULL`);
+    db.close();
+
+    const listener = await startReportListener(port);
+    try {
+      const second = await startGateway(overrides);
+      await waitFor(() => listener.reports.length > 0, { what: 'the recovered report' });
+      assert.equal(listener.reports[0]?.dataset['TransactionUID'], `${uidBase}.1000`);
       const [delivered] = await waitFor(async () => {
         const items = await commitments(second);
         return items[0]?.state === 'delivered' ? items : undefined;
