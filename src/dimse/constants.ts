@@ -74,6 +74,7 @@ export const DimseStatus = {
   InvalidAttributeValue: 0x0106,
   NoSuchObjectInstance: 0x0112,
   InvalidArgumentValue: 0x0115,
+  MissingAttribute: 0x0120,
   InvalidObjectInstance: 0x0117,
   NoSuchAction: 0x0123,
   DuplicateSopInstance: 0x0111,
