@@ -143,6 +143,9 @@ class LibrarySocket extends EventEmitter {
   destroy(): void {}
 }
 
+/** How long a peer that asked to release may still answer a request of ours. */
+const releaseGraceMs = 1000;
+
 const State = { AwaitingRequest: 'awaiting-request', Deciding: 'deciding', Associated: 'associated', Closing: 'closing', Closed: 'closed' } as const;
 type State = (typeof State)[keyof typeof State];
 
@@ -182,6 +185,8 @@ export class DicomConnection {
   #association: AssociationContext | undefined;
   #libAssociation: Association | undefined;
   #releaseRequested = false;
+  /** Our requests waiting for the peer's response: each entry ends the wait (as unanswered). */
+  #awaitingPeer = new Set<() => void>();
   readonly #peer: PeerChannel = {
     isOpen: () => this.#state === State.Associated && !this.#releaseRequested,
     sendEventReport: (report) => this.#sendEventReport(report),
@@ -598,6 +603,12 @@ export class DicomConnection {
 
   async #onReleaseRequested(): Promise<void> {
     this.#releaseRequested = true;
+    // A peer releasing may still answer a request of ours (PS3.8 Sta7), but most do not: a short
+    // grace, then the release goes on and the service sends its report another way.
+    if (this.#awaitingPeer.size > 0) {
+      const pending = [...this.#awaitingPeer];
+      this.#cancelTimers.push(this.#deps.clock.setTimer(releaseGraceMs, () => pending.forEach((giveUp) => giveUp())));
+    }
     // Let running operations finish first, so that their last response precedes the release.
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     if (this.#state === State.Closed) return;
@@ -677,8 +688,11 @@ export class DicomConnection {
         if (settled) return;
         settled = true;
         cancelTimer();
+        this.#awaitingPeer.delete(giveUp);
         resolve(status);
       };
+      const giveUp = (): void => finish(undefined);
+      this.#awaitingPeer.add(giveUp);
       const cancelTimer = this.#deps.clock.setTimer(this.#deps.timeouts.idleMs, () => {
         this.#log.warn('the peer did not answer our N-EVENT-REPORT in time');
         finish(undefined);

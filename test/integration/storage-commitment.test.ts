@@ -253,6 +253,29 @@ describe('Storage Commitment Push Model SCP', () => {
     }
   });
 
+  test('a device that releases without answering the report on its association gets it on a new one', async () => {
+    const port = await freePort();
+    const listener = await startReportListener(port);
+    try {
+      const gw = await startGateway(device(port, 'same-association'));
+      const uids = await storeInstances(gw, 1, '11');
+      const peer = await TestAssociation.open(gw.ports.dicom, { callingAeTitle: 'US_1', contexts: [commitmentContext] });
+      peer.reportStatus = undefined;
+      assert.equal((await peer.send(commitmentRequest(`${uidBase}.1100`, uids.map(ct)))).status, 0);
+      await peer.waitForReports(1);
+      // The release is answered although the report is unanswered (else this waits for the idle timeout).
+      await peer.release();
+      await waitFor(() => listener.reports.length > 0, { what: 'the report on a new association' });
+      const [listed] = await waitFor(async () => {
+        const items = await commitments(gw);
+        return items[0]?.state === 'delivered' ? items : undefined;
+      });
+      assert.equal(listed?.deliveredVia, 'new-association');
+    } finally {
+      listener.stop();
+    }
+  });
+
   test('a device that is off is tried again with backoff and gets the report once it is on', async () => {
     const clock = new ManualClock();
     const port = await freePort();

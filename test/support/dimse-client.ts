@@ -54,8 +54,8 @@ export interface ProposedContextSpec {
 export class TestAssociation {
   readonly association: Association;
   readonly reports: ReceivedReport[] = [];
-  /** Status we answer N-EVENT-REPORTs with. */
-  reportStatus = 0;
+  /** Status we answer N-EVENT-REPORTs with; undefined: we never answer them. */
+  reportStatus: number | undefined = 0;
   readonly closed: Promise<void>;
   readonly #network: InstanceType<typeof dimse.Scp>;
   readonly #socket: net.Socket;
@@ -68,9 +68,11 @@ export class TestAssociation {
     this.closed = new Promise((resolve) => socket.on('close', () => resolve()));
     (network as unknown as { nEventReportRequest: (r: NEventReportRequest, cb: (r: unknown) => void) => void }).nEventReportRequest = (request, callback) => {
       this.reports.push(reportOf(request));
-      const response = dimse.responses.NEventReportResponse.fromRequest(request);
-      response.setStatus(this.reportStatus);
-      callback(response);
+      if (this.reportStatus !== undefined) {
+        const response = dimse.responses.NEventReportResponse.fromRequest(request);
+        response.setStatus(this.reportStatus);
+        callback(response);
+      }
       for (const w of this.#waiters.splice(0)) w();
     };
   }
