@@ -6,14 +6,11 @@ import type { Clock } from '../clock.ts';
 import type { ArchiveRepository, Database } from '../db/index.ts';
 import { CommitmentState, markCommitmentDelivered, ReportOn, type StorageCommitmentRepository } from '../db/storage-commitment-repository.ts';
 import type { Device } from '../domain/device.ts';
-import { commitmentReportDataset, FailureReason, type CommitmentReference, type CommitmentRequest, type CommitmentResult } from '../domain/storage-commitment.ts';
+import { commitmentReportDataset, FailureReason, StorageCommitmentUid, type CommitmentReference, type CommitmentRequest, type CommitmentResult } from '../domain/storage-commitment.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import { fsyncFile } from '../group-fsync.ts';
 import type { Logger } from '../log.ts';
 import { storageCommitmentReportType, type ReportFile, type StorageCommitmentReportPayload } from './storage-commitment-job.ts';
-
-const storageCommitmentPushModel = '1.2.840.10008.1.20.1';
-const storageCommitmentPushModelInstance = '1.2.840.10008.1.20.1.1';
 
 export interface StorageCommitmentsDeps {
   db: Database;
@@ -53,7 +50,7 @@ export class StorageCommitments {
     const { db, repository, clock } = this.#deps;
     const results = await this.#check(input.request.references);
     const { eventTypeId, dataset } = commitmentReportDataset(input.request.transactionUid, results);
-    const reportFile = await this.#writeReport({ sopClassUid: storageCommitmentPushModel, sopInstanceUid: storageCommitmentPushModelInstance, eventTypeId, dataset });
+    const reportFile = await this.#writeReport({ sopClassUid: StorageCommitmentUid.sopClass, sopInstanceUid: StorageCommitmentUid.instance, eventTypeId, dataset });
     const reportOn = input.device?.commitmentReport ?? ReportOn.SameAssociation;
     const id = await db.write((tx) => {
       const id = repository.insert(tx, {

@@ -1,3 +1,5 @@
+import { StorageCommitmentUid } from '../domain/storage-commitment.ts';
+
 /**
  * DICOM codes the listener speaks, from the standard (PS3.7, PS3.8) rather than from the DIMSE
  * library, so that policy and negotiation stay plain code.
@@ -8,9 +10,9 @@ export const Uid = {
   Verification: '1.2.840.10008.1.1',
   ModalityWorklistFind: '1.2.840.10008.5.1.4.31',
   ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
-  StorageCommitmentPushModel: '1.2.840.10008.1.20.1',
+  StorageCommitmentPushModel: StorageCommitmentUid.sopClass,
   /** The one (well-known) instance of the Storage Commitment Push Model SOP class. */
-  StorageCommitmentPushModelInstance: '1.2.840.10008.1.20.1.1',
+  StorageCommitmentPushModelInstance: StorageCommitmentUid.instance,
 } as const;
 
 export const TransferSyntaxUid = {

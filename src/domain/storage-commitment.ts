@@ -1,5 +1,8 @@
 import type { FieldIssue } from './errors.ts';
 
+/** The Storage Commitment Push Model SOP class and its one, well-known instance (PS3.4 J.3). */
+export const StorageCommitmentUid = { sopClass: '1.2.840.10008.1.20.1', instance: '1.2.840.10008.1.20.1.1' } as const;
+
 /** One instance a device asks us to commit to. */
 export interface CommitmentReference {
   sopClassUid: string;
