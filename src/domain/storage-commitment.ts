@@ -1,4 +1,5 @@
 import type { FieldIssue } from './errors.ts';
+import { isValidUid } from './uid.ts';
 
 /** The Storage Commitment Push Model SOP class and its one, well-known instance (PS3.4 J.3). */
 export const StorageCommitmentUid = { sopClass: '1.2.840.10008.1.20.1', instance: '1.2.840.10008.1.20.1.1' } as const;
@@ -29,9 +30,9 @@ export interface CommitmentResult extends CommitmentReference {
   failureReason: FailureReason | null;
 }
 
-/** A UID as PS3.5 9.1 allows: digits and dots, no empty or leading-zero components, at most 64 characters. */
+/** An element value that is one valid UID (PS3.5 9.1). */
 export function isUid(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/.test(value);
+  return typeof value === 'string' && isValidUid(value);
 }
 
 /** Requests larger than this are refused (a study of this many instances is split by every device we know). */
