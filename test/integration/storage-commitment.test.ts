@@ -204,6 +204,21 @@ describe('Storage Commitment Push Model SCP', () => {
     await scpOnly.release();
   });
 
+  test('a device not allowed to use storage commitment has the context rejected; the API refuses bad queries', async () => {
+    const gw = await startGateway({ devices: [{ aeTitle: 'US_1', services: ['store'] }] });
+    const peer = await TestAssociation.open(gw.ports.dicom, { callingAeTitle: 'US_1', contexts: [commitmentContext, { abstractSyntax: ctImageStorage }] });
+    const [commitmentPc, storePc] = peer.association.getPresentationContexts();
+    assert.equal(commitmentPc?.context.getResult(), dimse.constants.PresentationContextResult.RejectUser);
+    assert.equal(storePc?.context.getResult(), dimse.constants.PresentationContextResult.Accept);
+    await peer.release();
+    assert.equal((await gw.api('/api/v1/storage-commitments/999')).status, 404);
+    const bad = await gw.api('/api/v1/storage-commitments?limit=0&colour=red');
+    assert.equal(bad.status, 400);
+    const problem = JSON.stringify(await bad.json());
+    assert.match(problem, /limit/);
+    assert.match(problem, /colour/);
+  });
+
   test('new-association devices get the report on an association we open, with the SCP role', async () => {
     const port = await freePort();
     const listener = await startReportListener(port);
