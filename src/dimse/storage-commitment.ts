@@ -68,9 +68,14 @@ export function storageCommitmentService(port: CommitmentPort): DimseService {
       if (recorded.reportOn === 'new-association') return undefined;
       return async () => {
         try {
-          const status = ctx.peer.isOpen()
-            ? await ctx.peer.sendEventReport({ sopClassUid: Uid.StorageCommitmentPushModel, sopInstanceUid: Uid.StorageCommitmentPushModelInstance, eventTypeId: recorded.eventTypeId, dataset: recorded.dataset })
-            : undefined;
+          let status: number | undefined;
+          try {
+            status = ctx.peer.isOpen()
+              ? await ctx.peer.sendEventReport({ sopClassUid: Uid.StorageCommitmentPushModel, sopInstanceUid: Uid.StorageCommitmentPushModelInstance, eventTypeId: recorded.eventTypeId, dataset: recorded.dataset })
+              : undefined;
+          } catch (err) {
+            ctx.log.error({ err, commitment: recorded.id }, 'could not send the storage commitment report on the association');
+          }
           if (status === DimseStatus.Success) {
             await port.deliveredOnAssociation(recorded.id);
             ctx.log.info({ commitment: recorded.id }, 'storage commitment report delivered on the association');
