@@ -31,6 +31,7 @@ export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Cl
         attempts: deps.config.archive.storageCommitment.attempts,
         backoff: { baseMs: deps.config.archive.storageCommitment.retryBaseSeconds * 1000, maxMs: deps.config.archive.storageCommitment.retryMaxSeconds * 1000 },
         timeoutMs: deps.config.archive.storageCommitment.timeoutSeconds * 1000,
+        tlsFiles: { cert: deps.config.dicom.tls.cert, key: deps.config.dicom.tls.key, ca: deps.config.dicom.tls.ca },
         send: sendEventReport,
       }),
     ],

@@ -19,6 +19,8 @@ const payload = z
     callingAeTitle: aeTitleSchema,
     host: z.string().min(1).max(253),
     port: z.number().int().min(1).max(65535),
+    /** The device speaks DICOM over TLS (its registry entry). */
+    tls: z.boolean(),
   })
   .strict();
 export type StorageCommitmentReportPayload = z.infer<typeof payload>;
@@ -34,14 +36,31 @@ export const reportFileSchema = z
   .strict();
 export type ReportFile = z.infer<typeof reportFileSchema>;
 
+/** What the sender needs to reach the device (see `dimse/event-report-sender.ts`). */
+export interface ReportTarget {
+  host: string;
+  port: number;
+  calledAeTitle: string;
+  callingAeTitle: string;
+  timeoutMs: number;
+  tls: { cert?: Buffer | undefined; key?: Buffer | undefined; ca?: Buffer | undefined } | undefined;
+}
+
+async function readTlsFiles(files: StorageCommitmentJobDeps['tlsFiles']): Promise<NonNullable<ReportTarget['tls']>> {
+  const read = async (file: string | undefined): Promise<Buffer | undefined> => (file === undefined ? undefined : readFile(file));
+  return { cert: await read(files.cert), key: await read(files.key), ca: await read(files.ca) };
+}
+
 export interface StorageCommitmentJobDeps {
   dataDir: string;
   clock: Clock;
   attempts: number;
   backoff: BackoffPolicy;
   timeoutMs: number;
+  /** PEM files (`dicom.tls`): our certificate and key for devices that speak TLS, and the CA that signs theirs. */
+  tlsFiles: { cert?: string | undefined; key?: string | undefined; ca?: string | undefined };
   /** Sends the report on a new association; resolves with the device's status (see `dimse/event-report-sender.ts`). */
-  send(target: { host: string; port: number; calledAeTitle: string; callingAeTitle: string; timeoutMs: number }, report: ReportFile): Promise<number>;
+  send(target: ReportTarget, report: ReportFile): Promise<number>;
 }
 
 /**
@@ -61,7 +80,10 @@ export function storageCommitmentReportJob(deps: StorageCommitmentJobDeps): JobD
     async handler(ctx) {
       const { payload: p } = ctx;
       const report = reportFileSchema.parse(JSON.parse(await readFile(path.join(deps.dataDir, p.reportFile), 'utf8')));
-      const status = await deps.send({ host: p.host, port: p.port, calledAeTitle: p.calledAeTitle, callingAeTitle: p.callingAeTitle, timeoutMs: deps.timeoutMs }, report);
+      const status = await deps.send(
+        { host: p.host, port: p.port, calledAeTitle: p.calledAeTitle, callingAeTitle: p.callingAeTitle, timeoutMs: deps.timeoutMs, tls: p.tls ? await readTlsFiles(deps.tlsFiles) : undefined },
+        report,
+      );
       if (status !== 0) throw new PermanentJobError(`${p.calledAeTitle} answered the storage commitment report with status 0x${status.toString(16).padStart(4, '0')}`);
       ctx.log.info({ commitment: p.commitmentId, calledAeTitle: p.calledAeTitle }, 'storage commitment report delivered on a new association');
       return { status };

@@ -98,12 +98,7 @@ export class StorageCommitments {
       log.warn({ commitment: id, callingAeTitle }, 'storage commitment report cannot be delivered: register the device with host and port');
       return;
     }
-    if (device.tls) {
-      repository.setFailed(tx, id, `${why === undefined ? '' : `${why}; `}reports on a new association over TLS are not supported yet (device ${callingAeTitle} has tls: true)`);
-      log.warn({ commitment: id, callingAeTitle }, 'storage commitment report cannot be delivered: TLS reports are not supported');
-      return;
-    }
-    const payload: StorageCommitmentReportPayload = { commitmentId: id, reportFile, calledAeTitle: device.aeTitle, callingAeTitle: aeTitle, host: device.host, port: device.port };
+    const payload: StorageCommitmentReportPayload = { commitmentId: id, reportFile, calledAeTitle: device.aeTitle, callingAeTitle: aeTitle, host: device.host, port: device.port, tls: device.tls };
     const job = jobs.enqueueInTransaction(tx, { type: storageCommitmentReportType, payload, key: `storage-commitment:${id}` });
     repository.setQueued(tx, id, job.id);
   }

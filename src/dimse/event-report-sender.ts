@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import dimse from 'dcmjs-dimse';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { RejectResult, TransferSyntaxUid } from './constants.ts';
@@ -13,6 +14,13 @@ export interface ReportTarget {
   callingAeTitle: string;
   /** For the whole exchange, from connect to release. */
   timeoutMs: number;
+  /** DICOM over TLS: our client certificate and the CA that signs the device's (else the system's CAs). */
+  tls?: { cert?: Buffer | undefined; key?: Buffer | undefined; ca?: Buffer | undefined } | undefined;
+}
+
+/** TLS errors that say the peer or we are configured wrongly: trying again does not help. */
+function isTlsSetupError(code: string | undefined): boolean {
+  return code !== undefined && /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|HOSTNAME|IP_MISMATCH/.test(code);
 }
 
 /**
@@ -28,10 +36,24 @@ export function sendEventReport(target: ReportTarget, report: EventReport): Prom
   dimse.log.setLevel('silent');
   const where = `${target.calledAeTitle} at ${target.host}:${target.port}`;
   return new Promise<number>((resolve, reject) => {
-    const socket = net.connect({ host: target.host, port: target.port });
+    const secure = target.tls;
+    const socket =
+      secure === undefined
+        ? net.connect({ host: target.host, port: target.port })
+        : tls.connect({
+            host: target.host,
+            port: target.port,
+            cert: secure.cert,
+            key: secure.key,
+            ca: secure.ca,
+            minVersion: 'TLSv1.2',
+            ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+          });
     socket.setNoDelay(true);
     // Before the library's own listener, so that a refused connection reads as such.
-    socket.on('error', (err: NodeJS.ErrnoException) => settle(new GatewayError(ErrorCode.Unavailable, `cannot reach ${where}: ${err.code ?? err.message}`)));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      settle(new GatewayError(isTlsSetupError(err.code) ? ErrorCode.Forbidden : ErrorCode.Unavailable, `cannot reach ${where}${secure === undefined ? '' : ' over TLS'}: ${err.code ?? err.message}`)),
+    );
     const network = new dimse.Scp(socket, { connectTimeout: target.timeoutMs, associationTimeout: target.timeoutMs, pduTimeout: target.timeoutMs });
     let status: number | undefined;
     let settled = false;
@@ -47,7 +69,7 @@ export function sendEventReport(target: ReportTarget, report: EventReport): Prom
     const request = new dimse.requests.NEventReportRequest(report.sopClassUid, report.sopInstanceUid, report.eventTypeId);
     request.setDataset(new dimse.Dataset(report.dataset, TransferSyntaxUid.ImplicitVrLittleEndian));
 
-    socket.on('connect', () => {
+    socket.on(secure === undefined ? 'connect' : 'secureConnect', () => {
       const association = new dimse.association.Association(target.callingAeTitle, target.calledAeTitle);
       const id = association.addPresentationContext(report.sopClassUid);
       association.addTransferSyntaxToPresentationContext(id, TransferSyntaxUid.ExplicitVrLittleEndian);

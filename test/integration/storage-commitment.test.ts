@@ -7,7 +7,7 @@ import dimse from 'dcmjs-dimse';
 import { ManualClock } from '../../src/clock.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
 import { ctImageStorage, makeInstance } from '../../fixtures/instances.ts';
-import { runTool } from '../support/dcmtk.ts';
+import { makeCertificates, runTool } from '../support/dcmtk.ts';
 import { startReportListener, TestAssociation, type ProposedContextSpec } from '../support/dimse-client.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { freePort } from '../support/ports.ts';
@@ -286,6 +286,50 @@ describe('Storage Commitment Push Model SCP', () => {
         return items[0]?.state === 'delivered' ? items : undefined;
       });
       assert.equal(listed?.deliveredVia, 'new-association');
+    } finally {
+      listener.stop();
+    }
+  });
+
+  test('a device that speaks TLS gets the report over TLS, with our client certificate; a wrong CA fails for good', async () => {
+    const certs = makeCertificates(tempDir('gw-commit-tls-'));
+    const port = await freePort();
+    // The device's listener: the test CA's server certificate (for 127.0.0.1); it requires a client certificate.
+    const listener = await startReportListener(port, { tls: { key: certs.serverKey, cert: certs.serverCert, ca: certs.caCert } });
+    try {
+      const gw = await startGateway({
+        devices: [{ aeTitle: 'US_1', host: '127.0.0.1', port, tls: true, commitmentReport: 'new-association' }],
+        dicom: { tls: { enabled: false, cert: certs.clientCert, key: certs.clientKey, ca: certs.caCert } },
+      });
+      const uids = await storeInstances(gw, 1, '12');
+      const peer = await TestAssociation.open(gw.ports.dicom, { callingAeTitle: 'US_1', contexts: [commitmentContext] });
+      assert.equal((await peer.send(commitmentRequest(`${uidBase}.1200`, uids.map(ct)))).status, 0);
+      await peer.release();
+      await waitFor(() => listener.reports.length > 0, { what: 'the report over TLS' });
+      assert.deepEqual(listener.clientCertificates, ['MODALITY1']);
+      const [listed] = await waitFor(async () => {
+        const items = await commitments(gw);
+        return items[0]?.state === 'delivered' ? items : undefined;
+      });
+      assert.equal(listed?.deliveredVia, 'new-association');
+
+      // A gateway that does not trust the device's CA: refused by us, not retried.
+      const other = makeCertificates(tempDir('gw-commit-tls-other-'));
+      const untrusting = await startGateway({
+        devices: [{ aeTitle: 'US_1', host: '127.0.0.1', port, tls: true, commitmentReport: 'new-association' }],
+        dicom: { tls: { enabled: false, cert: certs.clientCert, key: certs.clientKey, ca: other.caCert } },
+      });
+      const more = await storeInstances(untrusting, 1, '13');
+      const second = await TestAssociation.open(untrusting.ports.dicom, { callingAeTitle: 'US_1', contexts: [commitmentContext] });
+      assert.equal((await second.send(commitmentRequest(`${uidBase}.1300`, more.map(ct)))).status, 0);
+      await second.release();
+      const [failed] = await waitFor(async () => {
+        const items = await commitments(untrusting);
+        return items[0]?.state === 'failed' ? items : undefined;
+      });
+      assert.equal(failed?.job?.attempts, 1);
+      assert.match(failed?.reason ?? '', /over TLS/);
+      assert.equal(listener.reports.length, 1);
     } finally {
       listener.stop();
     }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import dimse from 'dcmjs-dimse';
 import type { RunningGateway } from './gateway.ts';
@@ -128,13 +129,20 @@ export class TestAssociation {
  * A device's listening side for storage commitment reports (a dcmjs-dimse Server): accepts the
  * Storage Commitment context, records the roles the caller proposed and every report.
  */
-export async function startReportListener(port: number): Promise<{ reports: ReceivedReport[]; proposedRoles: { scu: boolean | undefined; scp: boolean | undefined }[]; callingAeTitles: string[]; stop(): void }> {
+export async function startReportListener(
+  port: number,
+  options: { tls?: { key: string; cert: string; ca: string } } = {},
+): Promise<{ reports: ReceivedReport[]; proposedRoles: { scu: boolean | undefined; scp: boolean | undefined }[]; callingAeTitles: string[]; clientCertificates: string[]; stop(): void }> {
   const reports: ReceivedReport[] = [];
+  const clientCertificates: string[] = [];
   const proposedRoles: { scu: boolean | undefined; scp: boolean | undefined }[] = [];
   const callingAeTitles: string[] = [];
   class ReportScp extends dimse.Scp {
     override associationRequested(association: Association): void {
       callingAeTitles.push(association.getCallingAeTitle().trim());
+      const socket = (this as unknown as { socket: { getPeerCertificate?(): { subject?: { CN?: string } } } }).socket;
+      const cn = socket.getPeerCertificate?.().subject?.CN;
+      if (cn !== undefined) clientCertificates.push(cn);
       for (const { context } of association.getPresentationContexts()) {
         proposedRoles.push({ scu: context.getUserRole(), scp: context.getProviderRole() });
         if (context.getAbstractSyntaxUid() === '1.2.840.10008.1.20.1') context.setResult(dimse.constants.PresentationContextResult.Accept, [...context.getTransferSyntaxUids()][0]);
@@ -154,6 +162,12 @@ export async function startReportListener(port: number): Promise<{ reports: Rece
   }
   const server = new dimse.Server(ReportScp);
   server.on('networkError', () => {});
-  server.listen(port);
-  return { reports, proposedRoles, callingAeTitles, stop: () => server.close() };
+  const tls = options.tls;
+  server.listen(
+    port,
+    tls === undefined
+      ? {}
+      : { securityOptions: { key: readFileSync(tls.key), cert: readFileSync(tls.cert), ca: readFileSync(tls.ca), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' } },
+  );
+  return { reports, proposedRoles, callingAeTitles, clientCertificates, stop: () => server.close() };
 }
