@@ -10,7 +10,10 @@ import { ctImageStorage, makeInstance } from '../../fixtures/instances.ts';
 import { makeCertificates, runTool } from '../support/dcmtk.ts';
 import { startReportListener, TestAssociation, type ProposedContextSpec } from '../support/dimse-client.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { WorkerProcess } from '../../src/worker.ts';
+import { LogCapture } from '../support/log-capture.ts';
 import { freePort } from '../support/ports.ts';
+import { startRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -428,6 +431,33 @@ describe('Storage Commitment Push Model SCP', () => {
     } finally {
       listener.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test('Redis driver: a worker process, which has no database, delivers the report from its file; the gateway records it', async () => {
+    const redis = await startRedis();
+    const port = await freePort();
+    const listener = await startReportListener(port);
+    let worker: WorkerProcess | undefined;
+    try {
+      const gw = await startGateway({ ...device(port, 'new-association'), queue: { driver: 'redis', redisUrl: redis.url, prefix: `commit-${port}`, runWorkers: false } });
+      worker = new WorkerProcess({ config: gw.config, stdout: new LogCapture(), types: ['storage-commitment-report'] });
+      await worker.start();
+      const uids = await storeInstances(gw, 1, '14');
+      const peer = await TestAssociation.open(gw.ports.dicom, { callingAeTitle: 'US_1', contexts: [commitmentContext] });
+      assert.equal((await peer.send(commitmentRequest(`${uidBase}.1400`, uids.map(ct)))).status, 0);
+      await peer.release();
+      await waitFor(() => listener.reports.length > 0, { what: 'the report from the worker' });
+      assert.equal(listener.reports[0]?.dataset['TransactionUID'], `${uidBase}.1400`);
+      const [listed] = await waitFor(async () => {
+        const items = await commitments(gw);
+        return items[0]?.state === 'delivered' ? items : undefined;
+      });
+      assert.equal(listed?.deliveredVia, 'new-association');
+      await gw.stop();
+    } finally {
+      await worker?.stop();
+      listener.stop();
     }
   });
 
