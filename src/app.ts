@@ -1,19 +1,20 @@
 import path from 'node:path';
 import dimse from 'dcmjs-dimse';
 import type { DestinationStream } from 'pino';
-import { ArchiveStore, DiskGuard, ImportFolder, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
+import { ArchiveStore, DiskGuard, ImportFolder, StorageCommitments, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, StorageCommitmentRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
-import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
+import { DicomListener, mppsService, storageCommitmentService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { folderRouter } from './http/folder-router.ts';
 import { patientsRouter } from './http/patients-router.ts';
 import { recordsRouter } from './http/records-router.ts';
 import { assignmentSettings, PatientAssigner, RecordsService } from './records/index.ts';
+import { storageCommitmentsRouter } from './http/storage-commitments-router.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistRouter } from './http/worklist-router.ts';
@@ -247,6 +248,19 @@ export class Gateway {
         log: log.child({ component: 'records' }),
       });
       this.#records = records;
+      const commitmentRepository = new StorageCommitmentRepository(db);
+      const commitments = new StorageCommitments({
+        db,
+        repository: commitmentRepository,
+        archive: archiveRepository,
+        jobs,
+        devices,
+        dirs: { root: this.layout.root, archive: this.layout.archive },
+        aeTitle: config.gateway.aeTitle,
+        clock: this.clock,
+        log: log.child({ component: 'storage-commitment' }),
+      });
+      await commitments.recover();
       const allowed = config.archive.sopClasses.allow.length > 0 ? config.archive.sopClasses.allow : storageSopClasses;
 
       const associations = new AssociationRepository(db);
@@ -265,6 +279,7 @@ export class Gateway {
           ),
           mppsService(new MppsService({ db, mpps: new MppsRepository(db), worklist: worklistRepository, clock: this.clock, log: log.child({ component: 'mpps' }) })),
           storageService({ sopClasses: allowed.filter((uid) => !config.archive.sopClasses.deny.includes(uid)), transferSyntaxes: storageTransferSyntaxes, archive }),
+          storageCommitmentService(commitments),
         ]),
         sink: associations,
         clock: this.clock,
@@ -288,6 +303,7 @@ export class Gateway {
             studies: studiesRouter(archiveRepository),
             patients: patientsRouter(new PatientRepository(db)),
             records: recordsRouter(records),
+            'storage-commitments': storageCommitmentsRouter(commitmentRepository),
             'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
             instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
             associations: associationsRouter({

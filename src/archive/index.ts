@@ -6,4 +6,6 @@ export { storageSopClasses, storageTransferSyntaxes } from './sop-classes.ts';
 export { part10Header } from './part10-header.ts';
 export { ImportFolder, type ImportReport } from './import-folder.ts';
 export { StudyStability } from './study-stability.ts';
+export { StorageCommitments, type StorageCommitmentsDeps } from './storage-commitment.ts';
+export { storageCommitmentReportJob, storageCommitmentReportType } from './storage-commitment-job.ts';
 export { studyStableJob, studyStableType, type StudyStablePayload } from './study-stable-job.ts';

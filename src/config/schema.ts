@@ -139,6 +139,19 @@ export const configSchema = z
           .prefault({}),
         /** A study counts as complete after this long without a new instance; that starts its per-study work. */
         studyQuietSeconds: z.number().min(1).max(86_400).default(60),
+        /** Delivery of storage commitment reports on a new association (a job per report). */
+        storageCommitment: z
+          .object({
+            /** Attempts in all before the job fails (a device that is off is tried again with backoff). */
+            attempts: z.number().int().min(1).max(1000).default(48),
+            /** Wait before the second attempt; doubles with each further one up to retryMaxSeconds. */
+            retryBaseSeconds: z.number().min(0.1).max(86_400).default(30),
+            retryMaxSeconds: z.number().min(1).max(7 * 86_400).default(3600),
+            /** The longest one delivery may take, from connect to release. */
+            timeoutSeconds: z.number().min(1).max(600).default(30),
+          })
+          .strict()
+          .prefault({}),
         /** A folder whose DICOM Part 10 files are imported like received instances. */
         importFolder: z
           .object({

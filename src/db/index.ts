@@ -8,3 +8,4 @@ export { AssociationRepository, type AssociationQuery, type CallingAeActivity, t
 export { ArchiveRepository, type NewInstance, type StoredInstance, type StudySummary, type SeriesSummary } from './archive-repository.ts';
 export { PatientRepository, type PatientSummary } from './patient-repository.ts';
 export { RecordRepository, type EntryHeader, type IndexedInstance, type NewAttachment, type NewEntry, type RegistryPatient } from './record-repository.ts';
+export { CommitmentState, markCommitmentDelivered, ReportOn, StorageCommitmentRepository, type StoredCommitment } from './storage-commitment-repository.ts';

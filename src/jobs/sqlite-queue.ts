@@ -30,6 +30,8 @@ export class SqliteJobQueue extends LedgerQueue {
   readonly #drained = new Set<string>();
   /** Counts wake-ups, so that a claim can tell whether one came while it ran. */
   #wakes = 0;
+  /** The clock's time when the last claim looked at the ledger. */
+  #lookedAt = 0;
 
   constructor(deps: QueueDeps) {
     super(deps);
@@ -81,6 +83,7 @@ export class SqliteJobQueue extends LedgerQueue {
         let wakesBefore = 0;
         const claimed = await this.ledger.db.write((tx) => {
           wakesBefore = this.#wakes;
+          this.#lookedAt = this.clock.now().getTime();
           return this.ledger.claim(tx, free);
         });
         // A type is drained only if nothing woke it since the claim looked (that wake-up may be for a job the claim missed).
@@ -104,6 +107,13 @@ export class SqliteJobQueue extends LedgerQueue {
     const next = this.ledger.nextRunAt(this.registry.types());
     const now = this.clock.now().getTime();
     if (next !== null && next > now) this.#arm(next - now);
+    else if (next !== null && next > this.#lookedAt) {
+      // Due since the claim looked (time moved on while it ran): no timer would fire for it, so
+      // look once more. A job that was due then and still waits is blocked (its type is busy, its
+      // key runs) and is woken when that ends.
+      this.#lookedAt = now;
+      this.wake();
+    }
   }
 
   #arm(ms: number): void {

@@ -3,6 +3,7 @@ import { associations } from './0002-associations.ts';
 import { jobs } from './0003-jobs.ts';
 import { worklist } from './0004-worklist.ts';
 import { archive } from './0005-archive.ts';
+import { storageCommitment } from './0006-storage-commitment.ts';
 import { records } from './0008-records.ts';
 
 export interface Migration {
@@ -12,8 +13,8 @@ export interface Migration {
   sql: string;
 }
 
-// Versions 6 and 7 belong to branches developed alongside this one; the merge puts them in place of
-// these stand-ins (nothing has shipped with them, so no database holds a stand-in).
+// Version 7 belongs to a branch developed alongside this one; the merge puts it in place of this
+// stand-in (nothing has shipped with it, so no database holds the stand-in).
 const reserved = (version: number): Migration => ({ version, name: `reserved-${version}`, sql: 'SELECT 1;' });
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, reserved(6), reserved(7), records];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, reserved(7), records];
