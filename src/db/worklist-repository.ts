@@ -137,7 +137,7 @@ export class WorklistRepository {
       .prepare(
         `INSERT INTO patients (patient_id, issuer, family_name, given_name, middle_name, name_prefix, name_suffix, birth_date, sex, other_ids, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (patient_id, issuer) DO UPDATE SET family_name = excluded.family_name, given_name = excluded.given_name,
+         ON CONFLICT (patient_id, issuer) WHERE patient_id <> '' DO UPDATE SET family_name = excluded.family_name, given_name = excluded.given_name,
            middle_name = excluded.middle_name, name_prefix = excluded.name_prefix, name_suffix = excluded.name_suffix,
            birth_date = excluded.birth_date, sex = excluded.sex, other_ids = excluded.other_ids, updated_at = excluded.updated_at
          RETURNING id`,

@@ -110,6 +110,24 @@ describe('Storage SCP with DCMTK storescu', () => {
     });
   }
 
+  test('studies without a Patient ID each keep their own patient, named as their device sent it', async () => {
+    const gw = await startGateway();
+    const dir = tempDir();
+    const files = [
+      makeInstance(dir, 'anon-a1', { sopInstanceUid: `${uidBase}.21`, studyInstanceUid: `${uidBase}.210`, seriesInstanceUid: `${uidBase}.211`, patientId: '', patientName: 'Notfall^Eins' }),
+      makeInstance(dir, 'anon-a2', { sopInstanceUid: `${uidBase}.22`, studyInstanceUid: `${uidBase}.210`, seriesInstanceUid: `${uidBase}.211`, patientId: '', patientName: 'Notfall^Eins' }),
+      makeInstance(dir, 'anon-b1', { sopInstanceUid: `${uidBase}.23`, studyInstanceUid: `${uidBase}.220`, seriesInstanceUid: `${uidBase}.221`, patientId: '', patientName: 'Notfall^Zwei' }),
+    ];
+    const result = await storescu(gw, files, ['-xe']);
+    assert.equal(result.code, 0, result.output);
+    const studies = (await (await gw.api('/api/v1/studies')).json()) as { items: Record<string, unknown>[] };
+    const names = new Map(studies.items.map((s) => [s['studyInstanceUid'], (s['patientName'] as { given: string }).given]));
+    assert.equal(names.get(`${uidBase}.210`), 'Eins');
+    assert.equal(names.get(`${uidBase}.220`), 'Zwei');
+    const patients = (await (await gw.api('/api/v1/patients')).json()) as { items: { patientId: string }[] };
+    assert.equal(patients.items.filter((p) => p.patientId === '').length, 2);
+  });
+
   test('a 128 MB instance streams to disk: the gateway never holds the object in memory', async () => {
     const gw = await startGateway();
     const dir = tempDir();

@@ -56,6 +56,24 @@ describe('database', () => {
     assert.throws(() => Database.open({ file: ':memory:', migrations: [testMigrations[1] as Migration] }), /expected 1/);
   });
 
+  test('a table rebuild runs with foreign keys off, is checked before it commits, and turns them on again', () => {
+    const file = path.join(tempDir(), 'gateway.db');
+    const base: Migration[] = [
+      { version: 1, name: 'parent', sql: 'CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT UNIQUE) STRICT; CREATE TABLE c (p_ref INTEGER NOT NULL REFERENCES p (id)) STRICT; INSERT INTO p VALUES (1, 1); INSERT INTO c VALUES (1);' },
+    ];
+    const rebuild = (sql: string): Migration => ({ version: 2, name: 'rebuild', foreignKeysOff: true, sql });
+    Database.open({ file, migrations: base }).close();
+    // Losing the parent row is caught, and nothing of the migration stays.
+    assert.throws(
+      () => Database.open({ file, migrations: [...base, rebuild('CREATE TABLE p2 (id INTEGER PRIMARY KEY, v TEXT) STRICT; DROP TABLE p; ALTER TABLE p2 RENAME TO p;')] }),
+      (err: unknown) => err instanceof MigrationError && /foreign key/.test(err.message),
+    );
+    const db = Database.open({ file, migrations: [...base, rebuild('CREATE TABLE p2 (id INTEGER PRIMARY KEY, v TEXT) STRICT; INSERT INTO p2 SELECT * FROM p; DROP TABLE p; ALTER TABLE p2 RENAME TO p;')] });
+    assert.equal((db.sqlite.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys, 1);
+    assert.throws(() => db.sqlite.exec('INSERT INTO c VALUES (9)'), /FOREIGN KEY/);
+    db.close();
+  });
+
   test('group commit: writes of one turn commit together; a failing one is rolled back alone', async () => {
     const db = Database.open({ file: path.join(tempDir(), 'gateway.db'), migrations: testMigrations });
     let commits = 0;
