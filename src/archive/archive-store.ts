@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
 import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { IncomingFile } from './incoming-file.ts';
 import { readIndexAttributes, type IndexAttributes } from './index-attributes.ts';
 import { instanceReceivedType } from './instance-received-job.ts';
 import { part10Header } from './part10-header.ts';
-import { archivePath } from './paths.ts';
+import { archivePath, replacementPath } from './paths.ts';
 
 export const DuplicatePolicy = { KeepFirst: 'keep-first', Overwrite: 'overwrite' } as const;
 export type DuplicatePolicy = (typeof DuplicatePolicy)[keyof typeof DuplicatePolicy];
@@ -162,12 +163,12 @@ export class ArchiveStore {
       log.info({ sopInstanceUid: a.sopInstanceUid, callingAeTitle: request.callingAeTitle }, 'duplicate instance received: the first copy is kept');
       return { kind: 'duplicate' };
     }
-    const relative = archivePath(a);
+    // A replacing copy gets a name of its own: the indexed file stays whole until the commit points elsewhere.
+    const replacing = duplicates === DuplicatePolicy.Overwrite && repository.instance(a.sopInstanceUid) !== undefined;
+    const relative = replacing ? replacementPath(archivePath(a), randomBytes(6).toString('hex')) : archivePath(a);
     const target = path.join(dirs.archive, relative);
     const seriesDir = path.dirname(target);
     try {
-      // Replacing an indexed copy: the new one must be whole on disk before it takes the old one's place.
-      if (duplicates === DuplicatePolicy.Overwrite && repository.instance(a.sopInstanceUid) !== undefined) await fsyncFile(finished.path);
       const created = await this.#moveInto(finished.path, target);
       const syncs = [fsyncFile(target), this.#dirSyncs.sync(seriesDir)];
       // New directories must survive a crash too: their parents hold their entries.
@@ -229,7 +230,7 @@ export class ArchiveStore {
       });
     } catch (err) {
       // Not indexed: nothing of it may stay (a later copy starts afresh).
-      if (duplicates !== DuplicatePolicy.Overwrite) await unlink(target).catch(() => undefined);
+      await unlink(target).catch(() => undefined);
       throw err;
     }
     const { replaced } = outcome;

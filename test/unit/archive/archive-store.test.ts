@@ -10,24 +10,31 @@ import { silentLogger } from '../../../src/log.ts';
 import { tempDir } from '../../support/temp.ts';
 import { waitFor } from '../../support/wait.ts';
 
-function setup(minFreeMb: number) {
+function setup(minFreeMb: number, options: { duplicates?: DuplicatePolicy; failJobs?: () => boolean } = {}) {
   const root = tempDir();
   const dirs = { archive: path.join(root, 'archive'), incoming: path.join(root, 'incoming') };
   for (const dir of Object.values(dirs)) mkdirSync(dir);
   const db = Database.open({ file: ':memory:' });
   const jobs: unknown[] = [];
+  const repository = new ArchiveRepository(db);
   const store = new ArchiveStore({
     db,
-    repository: new ArchiveRepository(db),
-    jobs: { enqueueInTransaction: (_tx, request) => (jobs.push(request), { id: jobs.length, deduplicated: false }) },
+    repository,
+    jobs: {
+      enqueueInTransaction: (_tx, request) => {
+        if (options.failJobs?.() === true) throw new Error('the job ledger refused');
+        jobs.push(request);
+        return { id: jobs.length, deduplicated: false };
+      },
+    },
     dirs,
     diskGuard: new DiskGuard({ dir: dirs.archive, minFreeMb }),
     clock: new ManualClock('2026-03-15T10:00:00Z'),
     log: silentLogger(),
-    duplicates: DuplicatePolicy.KeepFirst,
+    duplicates: options.duplicates ?? DuplicatePolicy.KeepFirst,
     implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
   });
-  return { dirs, db, store, jobs };
+  return { dirs, db, store, jobs, repository };
 }
 
 const request: StoreRequest = {
@@ -90,6 +97,34 @@ describe('ArchiveStore', () => {
     assert.equal((await store.complete(second, next)).kind, 'stored');
     const [series] = readdirSync(path.join(dirs.archive, study as string));
     assert.ok(existsSync(path.join(dirs.archive, study as string, series as string, `${next.sopInstanceUid}.dcm`)));
+  });
+
+  test('overwrite: a replacing copy whose commit fails leaves the indexed file whole; one that commits replaces it', async () => {
+    let fail = false;
+    const { dirs, store, repository } = setup(0, { duplicates: DuplicatePolicy.Overwrite, failJobs: () => fail });
+    const first = store.begin(request);
+    const original = dataset();
+    first.write(original);
+    assert.equal((await store.complete(first, request)).kind, 'stored');
+    const indexed = repository.instance(request.sopInstanceUid);
+    const stored = path.join(dirs.archive, String(indexed?.path));
+    const before = readFileSync(stored);
+
+    fail = true;
+    const second = store.begin(request);
+    second.write(Buffer.concat([original, Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e, 0x04, 0x00, 0x4e, 0x65, 0x75, 0x20])]));
+    await assert.rejects(store.complete(second, request), /refused/);
+    assert.deepEqual(readFileSync(stored), before);
+    assert.equal(repository.instance(request.sopInstanceUid)?.path, indexed?.path);
+    assert.deepEqual(readdirSync(path.dirname(stored)), [path.basename(stored)]);
+
+    fail = false;
+    const third = store.begin(request);
+    third.write(original);
+    assert.equal((await store.complete(third, request)).kind, 'replaced');
+    const now = repository.instance(request.sopInstanceUid);
+    assert.notEqual(now?.path, indexed?.path);
+    assert.deepEqual(readdirSync(path.dirname(stored)), [path.basename(String(now?.path))]);
   });
 
   test('below minFreeMb a completed transfer is refused as unavailable (A700) and its temp file removed', async () => {
