@@ -1,0 +1,26 @@
+// A worker thread of the render pool: decoding and pixel work run here, off the event loop that serves DICOM.
+import { parentPort } from 'node:worker_threads';
+import { isGatewayError } from '../domain/errors.ts';
+import { initDecoders } from './decode.ts';
+import { renderFramesToJpeg, renderInstance } from './render-instance.ts';
+import type { PoolRequest, PoolResponse } from './pool-messages.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('render-worker runs as a worker thread');
+const ready = initDecoders();
+
+port.on('message', (request: PoolRequest) => {
+  void (async () => {
+    let response: PoolResponse;
+    try {
+      await ready;
+      const { task } = request;
+      const result = task.op === 'instance' ? await renderInstance(task.file, task.outBase, task.settings) : await renderFramesToJpeg(task.file, task.outDir, task.range, task.settings);
+      response = { id: request.id, ok: true, result };
+    } catch (err) {
+      const e = err as Error & { code?: unknown };
+      response = { id: request.id, ok: false, error: { name: e.name, message: e.message, code: isGatewayError(err) ? err.code : typeof e.code === 'string' ? e.code : undefined } };
+    }
+    port.postMessage(response);
+  })();
+});
