@@ -5,7 +5,7 @@ import { ArchiveStore, DiskGuard, ImportFolder, StudyStability, storageSopClasse
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DerivedFileRepository, DeviceRepository, MppsRepository, PatientRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
@@ -16,6 +16,7 @@ import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
+import { Renderer } from './rendering/index.ts';
 import { version } from './version.ts';
 import { MppsService, studyOrderLinker, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
 
@@ -130,7 +131,13 @@ export class Gateway {
           ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })
           : new SqliteJobQueue(queueDeps);
       this.#jobs = jobs;
-      const catalog = jobCatalog({ config, log, clock: this.clock });
+      // Rendering: the pool stops after the workers that feed it (stoppables run in reverse).
+      const renderer = new Renderer({ config: config.rendering, layout: this.layout, log: log.child({ component: 'rendering' }) });
+      await renderer.start();
+      this.#stoppables.push({ name: 'rendering', stop: () => renderer.close() });
+      this.health.register('rendering', () => renderer.health());
+      const derivedFiles = new DerivedFileRepository(db);
+      const catalog = jobCatalog({ config, log, clock: this.clock, renderer, rendered: { repository: derivedFiles } });
       for (const definition of [...catalog.definitions, ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
@@ -266,7 +273,7 @@ export class Gateway {
             studies: studiesRouter(archiveRepository),
             patients: patientsRouter(new PatientRepository(db)),
             'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
-            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
+            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive, derived: { repository: derivedFiles, dataDir: this.layout.root } }),
             associations: associationsRouter({
               associations,
               connectedClients: () => connectedClients({ associations, registry: devices, clock: this.clock, timezone: config.gateway.timezone }),

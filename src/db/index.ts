@@ -7,3 +7,4 @@ export { MppsRepository, type MppsRecord } from './mpps-repository.ts';
 export { AssociationRepository, type AssociationQuery, type CallingAeActivity, type StoredAssociation } from './association-repository.ts';
 export { ArchiveRepository, type NewInstance, type StoredInstance, type StudySummary, type SeriesSummary } from './archive-repository.ts';
 export { PatientRepository, type PatientSummary } from './patient-repository.ts';
+export { DerivedFileRepository, type Rendition, type StoredDerivedFile } from './derived-file-repository.ts';

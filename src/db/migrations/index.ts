@@ -3,6 +3,8 @@ import { associations } from './0002-associations.ts';
 import { jobs } from './0003-jobs.ts';
 import { worklist } from './0004-worklist.ts';
 import { archive } from './0005-archive.ts';
+import { placeholder6 } from './0006-placeholder.ts';
+import { derivedFiles } from './0007-derived-files.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -11,4 +13,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, placeholder6, derivedFiles];
