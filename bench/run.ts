@@ -4,11 +4,12 @@
 // plus one line in the list below.
 import { echoWorkload } from './echo.ts';
 import { jobsWorkload } from './jobs.ts';
+import { renderWorkload } from './render.ts';
 import { storeWorkload } from './store.ts';
 import { worklistWorkload } from './worklist.ts';
 import { median, startGatewayProcess, type Measurement, type Workload } from './support.ts';
 
-const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload];
+const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload, renderWorkload];
 
 const MiB = 1024 * 1024;
 

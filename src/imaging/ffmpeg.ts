@@ -58,7 +58,17 @@ export function runFfmpeg(path: string, args: readonly string[], signal?: AbortS
 /** Writes a chunk, waiting for 'drain' when the pipe is full (back-pressure: frames are not queued in memory). */
 export async function write(stream: Writable, chunk: Uint8Array): Promise<void> {
   if (stream.destroyed || stream.writableEnded) throw new Error('ffmpeg closed its input');
-  if (!stream.write(chunk)) {
-    await Promise.race([once(stream, 'drain'), once(stream, 'close').then(() => Promise.reject(new Error('ffmpeg closed its input')))]);
-  }
+  if (stream.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (err?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(new Error('ffmpeg closed its input'));
+    stream.on('drain', onDrain);
+    stream.on('close', onClose);
+  });
 }

@@ -1,5 +1,6 @@
+import { readSync } from 'node:fs';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
-import { bytesOf } from './dataset.ts';
+import { bytesOf, type ParsedInstance } from './dataset.ts';
 import { Photometric, type PixelModule } from './pixel-module.ts';
 import { PixelEncoding } from './transfer-syntax.ts';
 
@@ -49,12 +50,44 @@ function startsFrame(fragment: Uint8Array, encoding: PixelEncoding): boolean {
   }
 }
 
+/** The encoded frames of an instance, one at a time. */
+export interface FrameSource {
+  count: number;
+  /** Frame `i` (0-based); a fresh buffer when read from the file, so that a consumer may keep it. */
+  get(i: number): Uint8Array;
+}
+
 /**
- * The encoded frames of an instance's Pixel Data: native frames are slices of the one value;
- * encapsulated frames follow the Basic Offset Table (dcmjs applies it) or, without one, the fragments:
- * one frame of all fragments when there is one frame, else fragments grouped where a codec's frame starts.
+ * The encoded frames of an instance. Native pixel data left in the file (a large object, see
+ * openInstance) is read frame by frame at its offset; otherwise see framesOfValue.
  */
-export function encodedFrames(pixelData: unknown, m: PixelModule, encoding: PixelEncoding): Uint8Array[] {
+export function encodedFrames(instance: ParsedInstance, m: PixelModule, encoding: PixelEncoding): FrameSource {
+  const { pixelFile } = instance;
+  if (pixelFile !== undefined && (encoding === PixelEncoding.Native || encoding === PixelEncoding.NativeBigEndian)) {
+    const size = nativeFrameBytes(m);
+    if (pixelFile.length < size * m.frames) {
+      throw new GatewayError(ErrorCode.Unreadable, `the pixel data holds ${pixelFile.length} bytes, ${size * m.frames} expected for ${m.frames} frame(s) of ${m.columns}x${m.rows}`);
+    }
+    return {
+      count: m.frames,
+      get: (i) => {
+        const frame = new Uint8Array(size);
+        const read = readSync(pixelFile.fd, frame, 0, size, pixelFile.offset + i * size);
+        if (read < size) throw new GatewayError(ErrorCode.Unreadable, `frame ${i + 1} ends early in the file`);
+        return frame;
+      },
+    };
+  }
+  const frames = framesOfValue(instance.elements['PixelData'], m, encoding);
+  return { count: frames.length, get: (i) => frames[i] as Uint8Array };
+}
+
+/**
+ * The encoded frames of a Pixel Data value: native frames are slices of the one value; encapsulated
+ * frames follow the Basic Offset Table (dcmjs applies it) or, without one, the fragments: one frame of
+ * all fragments when there is one frame, else fragments grouped where a codec's frame starts.
+ */
+export function framesOfValue(pixelData: unknown, m: PixelModule, encoding: PixelEncoding): Uint8Array[] {
   if (encoding === PixelEncoding.Native || encoding === PixelEncoding.NativeBigEndian) {
     const all = bytesOf(pixelData);
     const size = nativeFrameBytes(m);

@@ -1,4 +1,4 @@
-export { parseInstance, type ParsedInstance } from './dataset.ts';
+export { openInstance, parseInstance, type ParsedInstance } from './dataset.ts';
 export { initDecoders } from './decode.ts';
 export { frameRenderer, modalityOf, type FrameRenderer, type RenderedFrame, type RenderOptions, type VoiSource } from './render.ts';
 export { readPixelModule, Photometric, type PixelModule } from './pixel-module.ts';

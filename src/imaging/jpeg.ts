@@ -18,6 +18,7 @@ export async function encodeJpeg(frame: RenderedFrame, options: JpegOptions): Pr
     image = image.resize(width, height, { fit: 'fill' });
   }
   if (frame.channels === 1) image = image.toColourspace('b-w');
-  const bytes = await image.jpeg({ quality: options.quality, chromaSubsampling: '4:4:4' }).toBuffer();
+  // No second Huffman pass: a few percent larger files, a quarter less time per frame.
+  const bytes = await image.jpeg({ quality: options.quality, chromaSubsampling: '4:4:4', optimiseCoding: false }).toBuffer();
   return { bytes, width, height };
 }

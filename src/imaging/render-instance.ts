@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
-import { bytesOf, parseInstance, text } from './dataset.ts';
+import { bytesOf, openInstance, text, type ParsedInstance } from './dataset.ts';
 import type { FfmpegStatus } from './ffmpeg.ts';
 import { frameRate } from './frame-rate.ts';
-import { encodedFrames } from './frames.ts';
+import { framesOfValue } from './frames.ts';
 import { encodeJpeg, type JpegOptions } from './jpeg.ts';
 import { readPixelModule } from './pixel-module.ts';
 import { frameRenderer, modalityOf, type RenderedFrame } from './render.ts';
@@ -83,17 +83,25 @@ async function videoOutput(file: string, width: number, height: number, frames: 
  * frames or a video syntax) or `.pdf` (encapsulated PDF). Other objects are skipped with the reason.
  */
 export async function renderInstance(archiveFile: string, outBase: string, settings: RenderSettings, signal?: AbortSignal): Promise<InstanceRendering> {
-  let instance;
+  let opened;
   try {
-    instance = parseInstance(await readFile(archiveFile));
+    opened = openInstance(archiveFile);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== undefined) throw err;
     throw new GatewayError(ErrorCode.Unreadable, `the stored instance cannot be parsed: ${(err as Error).message}`, { cause: err });
   }
+  try {
+    return await render(opened.instance, outBase, settings, signal);
+  } finally {
+    opened.close();
+  }
+}
+
+async function render(instance: ParsedInstance, outBase: string, settings: RenderSettings, signal: AbortSignal | undefined): Promise<InstanceRendering> {
   const { elements } = instance;
   await mkdir(path.dirname(outBase), { recursive: true });
 
-  if (elements['PixelData'] === undefined) {
+  if (elements['PixelData'] === undefined && instance.pixelFile === undefined) {
     const mime = text(elements['MIMETypeOfEncapsulatedDocument']).toLowerCase();
     const document = bytesOf(elements['EncapsulatedDocument']);
     if (mime === 'application/pdf' && document !== undefined) {
@@ -115,7 +123,7 @@ export async function renderInstance(archiveFile: string, outBase: string, setti
   if (encoding !== undefined && isVideoEncoding(encoding)) {
     requireFfmpeg(settings);
     const m = readPixelModule({ ...elements, PhotometricInterpretation: text(elements['PhotometricInterpretation']) || 'YBR_PARTIAL_420' });
-    const [stream] = encodedFrames(elements['PixelData'], { ...m, frames: 1 }, encoding);
+    const [stream] = framesOfValue(elements['PixelData'], { ...m, frames: 1 }, encoding);
     const video = `${outBase}.mp4`;
     const part = `${video}.part`;
     const kind = encoding === PixelEncoding.H264 ? 'h264' : encoding === PixelEncoding.Mpeg2 ? 'mpegvideo' : 'hevc';
@@ -150,10 +158,14 @@ export async function renderInstance(archiveFile: string, outBase: string, setti
 
 /** Renders frames `from` to `to` (exclusive) of an instance to `<outDir>/<n>.jpg`; returns how many (the benchmark's per-frame path). */
 export async function renderFramesToJpeg(archiveFile: string, outDir: string, range: { from: number; to: number }, settings: Pick<RenderSettings, 'jpeg' | 'windowPresets'>): Promise<number> {
-  const instance = parseInstance(await readFile(archiveFile));
-  const renderer = frameRenderer(instance, { windowPreset: settings.windowPresets[modalityOf(instance.elements)] });
-  await mkdir(outDir, { recursive: true });
-  const to = Math.min(range.to, renderer.frames);
-  for (let i = range.from; i < to; i++) await writeFile(path.join(outDir, `${i + 1}.jpg`), (await encodeJpeg(renderer.render(i), settings.jpeg)).bytes);
-  return Math.max(0, to - range.from);
+  const opened = openInstance(archiveFile);
+  try {
+    const renderer = frameRenderer(opened.instance, { windowPreset: settings.windowPresets[modalityOf(opened.instance.elements)] });
+    await mkdir(outDir, { recursive: true });
+    const to = Math.min(range.to, renderer.frames);
+    for (let i = range.from; i < to; i++) await writeFile(path.join(outDir, `${i + 1}.jpg`), (await encodeJpeg(renderer.render(i), settings.jpeg)).bytes);
+    return Math.max(0, to - range.from);
+  } finally {
+    opened.close();
+  }
 }

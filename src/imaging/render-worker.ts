@@ -1,5 +1,6 @@
 // A worker thread of the render pool: decoding and pixel work run here, off the event loop that serves DICOM.
 import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
 import { isGatewayError } from '../domain/errors.ts';
 import { initDecoders } from './decode.ts';
 import { renderFramesToJpeg, renderInstance } from './render-instance.ts';
@@ -7,6 +8,8 @@ import type { PoolRequest, PoolResponse } from './pool-messages.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('render-worker runs as a worker thread');
+// The pool runs one thread per core already: libvips threads of their own would only compete with them.
+sharp.concurrency(1);
 const ready = initDecoders();
 
 port.on('message', (request: PoolRequest) => {

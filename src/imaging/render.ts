@@ -142,7 +142,7 @@ export function frameRenderer(instance: ParsedInstance, options: RenderOptions =
   const encoding = pixelEncoding(transferSyntaxUid);
   if (encoding === undefined) throw new GatewayError(ErrorCode.Invalid, `the image cannot be rendered: transfer syntax ${transferSyntaxUid} is not supported`);
   const m = readPixelModule(elements);
-  const frames = encodedFrames(elements['PixelData'], m, encoding);
+  const frames = encodedFrames(instance, m, encoding);
   const pixels = m.rows * m.columns;
   let source: VoiSource = 'none';
 
@@ -150,8 +150,8 @@ export function frameRenderer(instance: ParsedInstance, options: RenderOptions =
     return {
       module: m,
       encoding,
-      frames: frames.length,
-      render: (index) => ({ width: m.columns, height: m.rows, channels: 3, data: renderColour(m, decodeFrame(frames[index] as Uint8Array, m, encoding)) }),
+      frames: frames.count,
+      render: (index) => ({ width: m.columns, height: m.rows, channels: 3, data: renderColour(m, decodeFrame(frames.get(index), m, encoding)) }),
       voiSource: () => source,
     };
   }
@@ -163,9 +163,9 @@ export function frameRenderer(instance: ParsedInstance, options: RenderOptions =
     return {
       module: m,
       encoding,
-      frames: frames.length,
+      frames: frames.count,
       render: (index) => {
-        const read = sampleReader(m, decodeFrame(frames[index] as Uint8Array, m, encoding).data);
+        const read = sampleReader(m, decodeFrame(frames.get(index), m, encoding).data);
         const out = new Uint8Array(pixels * 3);
         for (let p = 0; p < pixels; p++) {
           const v = read(p);
@@ -221,12 +221,18 @@ export function frameRenderer(instance: ParsedInstance, options: RenderOptions =
     return clampByte((invert ? 1 - y : y) * 255);
   };
 
+  // Table index of a stored word: the bits stored, with the sign bit flipped for signed pixels
+  // (two's complement + 2^(bits-1) is the offset from the smallest value).
+  const shift = m.highBit + 1 - m.bitsStored;
+  const mask = 2 ** m.bitsStored - 1;
+  const flip = m.signed ? 2 ** (m.bitsStored - 1) : 0;
   return {
     module: m,
     encoding,
-    frames: frames.length,
+    frames: frames.count,
     render: (index) => {
-      const read = sampleReader(m, decodeFrame(frames[index] as Uint8Array, m, encoding).data);
+      const data = decodeFrame(frames.get(index), m, encoding).data;
+      const read = sampleReader(m, data);
       voi ??= chooseVoi(read);
       const out = new Uint8Array(pixels);
       if (tableBits > 0) {
@@ -235,7 +241,10 @@ export function frameRenderer(instance: ParsedInstance, options: RenderOptions =
           for (let i = 0; i < table.length; i++) table[i] = output(i + minStored);
         }
         const t = table;
-        for (let p = 0; p < pixels; p++) out[p] = t[read(p) - minStored] as number;
+        // The hot loop of every grey frame: one shift, mask and lookup a pixel, no calls.
+        const aligned = m.bitsAllocated === 16 && data.byteOffset % 2 !== 0 ? data.slice() : data;
+        const words = m.bitsAllocated === 8 ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, pixels);
+        for (let p = 0; p < pixels; p++) out[p] = t[(((words[p] as number) >>> shift) & mask) ^ flip] as number;
       } else {
         for (let p = 0; p < pixels; p++) out[p] = output(read(p));
       }

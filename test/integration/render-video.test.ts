@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { greyPattern, makeImage, packGrey, rgbPattern, ultrasoundMultiframeStorage } from '../../fixtures/images.ts';
 import { ffprobe, frameHashes, makeVideoInstance, VideoSyntax } from '../../fixtures/video.ts';
-import { probeFfmpeg, RenderPool, type FfmpegStatus, type RenderSettings } from '../../src/imaging/index.ts';
+import { frameRenderer, openInstance, parseInstance, probeFfmpeg, RenderPool, type FfmpegStatus, type RenderSettings } from '../../src/imaging/index.ts';
 import { tempDir } from '../support/temp.ts';
 
 const dir = tempDir('render-video-');
@@ -81,6 +81,29 @@ describe('multi-frame and video objects to MP4', () => {
     const result = await pool.renderInstance(made.file, path.join(dir, 'out', 'mpeg2'), settings());
     const probed = ffprobe(result.derived[0]?.file ?? '');
     assert.deepEqual(probed, { codec: 'h264', pixelFormat: 'yuv420p', width: 160, height: 120, frames: 15, fps: 25 });
+  });
+
+  test('a large native object (over 32 MB) is read a frame at a time and renders as when read whole', async () => {
+    const rows = 512;
+    const columns = 512;
+    const frames = 70;
+    const pixels = Buffer.concat(Array.from({ length: frames }, (_, f) => packGrey(greyPattern(rows, columns, 16, true, f), 16, 16)));
+    const file = makeImage(dir, 'big', { photometric: 'MONOCHROME2', rows, columns, frames, bitsAllocated: 16, bitsStored: 16, signed: true, pixels, extra: ['(0028,1050) DS [0]', '(0028,1051) DS [30000]'] }).file;
+    const opened = openInstance(file);
+    try {
+      assert.ok(opened.instance.pixelFile !== undefined, 'the pixel data stays in the file');
+      assert.equal(opened.instance.elements['PixelData'], undefined);
+      const streamed = frameRenderer(opened.instance);
+      const whole = frameRenderer(parseInstance(readFileSync(file)));
+      for (const i of [0, 33, frames - 1]) assert.deepEqual(streamed.render(i).data, whole.render(i).data, `frame ${i + 1}`);
+    } finally {
+      opened.close();
+    }
+    // An element after the pixel data: the file is read whole instead.
+    const trailing = makeImage(dir, 'big-trailing', { photometric: 'MONOCHROME2', rows, columns, frames, bitsAllocated: 16, bitsStored: 16, signed: true, pixels, extra: ['(7fe1,0010) LO [ACME 1.0]'] }).file;
+    const fallback = openInstance(trailing);
+    assert.equal(fallback.instance.pixelFile, undefined);
+    fallback.close();
   });
 
   test('without ffmpeg a multi-frame object fails with the reason; a single frame still renders', async () => {
