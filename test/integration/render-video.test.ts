@@ -83,6 +83,13 @@ describe('multi-frame and video objects to MP4', () => {
     assert.deepEqual(probed, { codec: 'h264', pixelFormat: 'yuv420p', width: 160, height: 120, frames: 15, fps: 25 });
   });
 
+  test('an HEVC object is transcoded to H.264', async () => {
+    const made = makeVideoInstance(dir, 'hevc', VideoSyntax.Hevc, { width: 160, height: 120, frames: 10, fps: 25 });
+    const result = await pool.renderInstance(made.file, path.join(dir, 'out', 'hevc'), settings());
+    const probed = ffprobe(result.derived[0]?.file ?? '');
+    assert.deepEqual(probed, { codec: 'h264', pixelFormat: 'yuv420p', width: 160, height: 120, frames: 10, fps: 25 });
+  });
+
   test('a large native object (over 32 MB) is read a frame at a time and renders as when read whole', async () => {
     const rows = 512;
     const columns = 512;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, describe, test } from 'node:test';
-import { Compression, compressImage, greyPattern, lutLines, makeImage, packGrey, rgbPattern, toPlanar, toYbrFull, toYbrFull422, type ImageSpec } from '../../fixtures/images.ts';
+import { Compression, compressImage, greyPattern, htj2kCopy, lutLines, makeImage, packGrey, rgbPattern, toPlanar, toYbrFull, toYbrFull422, type ImageSpec } from '../../fixtures/images.ts';
 import { frameRenderer, initDecoders, parseInstance } from '../../src/imaging/index.ts';
 import { dcmtkRendering, meanAbsoluteDifference, type ReferenceDecoder, type ReferenceVoi } from '../support/images.ts';
 import { tempDir } from '../support/temp.ts';
@@ -30,7 +30,7 @@ function colourImage(name: string, photometric: string, pixels: Buffer, planar =
 
 interface Case {
   name: string;
-  file: () => string;
+  file: () => string | Promise<string>;
   voi: ReferenceVoi;
   /** DCMTK renders this twin instead (it does not read attributes sent as UN by their dictionary VR). */
   reference?: () => string;
@@ -38,6 +38,8 @@ interface Case {
   tolerance: number;
   /** What our pipeline must have chosen for the grey levels. */
   ourVoi?: string;
+  /** The pixel encoding the file must be in (for fixtures made by our own code). */
+  encoding?: string;
 }
 
 const ct = () => greyImage('ct12u', { allocated: 16, stored: 12 }, 'MONOCHROME2', ['(0028,1050) DS [1000]', '(0028,1051) DS [1800]', '(0028,1052) DS [-1024]', '(0028,1053) DS [1]']);
@@ -133,6 +135,8 @@ const cases: Case[] = [
   { name: 'JPEG-LS lossless RGB', file: () => compressImage(rgb(), Compression.JpegLsLossless), voi: 'none', decoder: 'dcml2pnm', tolerance: grey },
   { name: 'JPEG 2000 lossless', file: () => compressImage(ct(), Compression.Jpeg2000Lossless), voi: 'window', decoder: 'gdcm-raw', tolerance: grey },
   { name: 'JPEG 2000 lossy', file: () => compressImage(ct(), Compression.Jpeg2000), voi: 'window', decoder: 'gdcm-raw', tolerance: grey },
+  { name: 'HTJ2K lossless (made with dcmjs-codecs; reference: the original)', file: () => htj2kCopy(ct()), reference: ct, voi: 'window', tolerance: grey, encoding: 'ht-jpeg2000' },
+  { name: 'HTJ2K lossless RGB', file: () => htj2kCopy(rgb()), reference: rgb, voi: 'none', tolerance: grey, encoding: 'ht-jpeg2000' },
   { name: 'JPEG 2000 lossless RGB', file: () => compressImage(rgb(), Compression.Jpeg2000Lossless), voi: 'none', decoder: 'gdcm-raw', tolerance: grey },
 ];
 
@@ -140,7 +144,7 @@ describe('rendering compared with DCMTK', () => {
   before(() => initDecoders());
   for (const c of cases) {
     test(c.name, async (t) => {
-      const file = c.file();
+      const file = await c.file();
       const reference = await dcmtkRendering(c.reference?.() ?? file, c.voi, c.decoder);
       const renderer = frameRenderer(parseInstance(readFileSync(file)));
       const ours = renderer.render(0);
@@ -148,6 +152,7 @@ describe('rendering compared with DCMTK', () => {
       t.diagnostic(`mean absolute difference ${mad.toFixed(3)}`);
       assert.ok(mad <= c.tolerance, `mean absolute difference ${mad.toFixed(3)} > ${c.tolerance}`);
       if (c.ourVoi !== undefined) assert.equal(renderer.voiSource(), c.ourVoi);
+      if (c.encoding !== undefined) assert.equal(renderer.encoding, c.encoding);
     });
   }
 });
