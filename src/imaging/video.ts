@@ -36,6 +36,17 @@ export async function encodeFrames(frames: { count: number; width: number; heigh
   await run.done;
 }
 
+/** Encodes RGB frames that lie in a file one after another from `offset` (native pixel data), read by ffmpeg itself. */
+export async function encodeFileFrames(source: { file: string; offset: number; count: number; width: number; height: number }, fps: number, out: string, settings: VideoSettings, signal?: AbortSignal): Promise<void> {
+  const run = runFfmpeg(
+    settings.ffmpegPath,
+    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${source.width}x${source.height}`, '-framerate', fps.toFixed(6), '-skip_initial_bytes', String(source.offset), '-i', source.file, '-frames:v', String(source.count), ...h264Output(settings, out)],
+    signal,
+  );
+  run.stdin.end();
+  await run.done;
+}
+
 /** Elementary video streams of the DICOM video syntaxes, as ffmpeg's raw demuxers name them. */
 export type VideoStream = 'h264' | 'mpegvideo' | 'hevc';
 

@@ -46,8 +46,9 @@ export function renderJob(deps: RenderJobDeps): JobDefinition<InstanceReceivedPa
     type: instanceReceivedType,
     payload: instanceReceivedPayload,
     maxAttempts: 3,
-    // The pool bounds the CPU work; more jobs than threads keep the threads fed while files are read and written.
-    concurrency: 4,
+    // The pool bounds the CPU work; more jobs than threads keep the threads fed, and their completions
+    // come back together (see Renderer), sharing commits.
+    concurrency: 8,
     handler: async (ctx) => {
       let result: RenderResult;
       try {

@@ -28,6 +28,7 @@ export class Renderer {
   readonly #pool: RenderPool;
   #ffmpeg: Promise<FfmpegStatus> | undefined;
   #status: FfmpegStatus | undefined;
+  #release: Promise<void> | undefined;
 
   constructor(deps: RendererDeps) {
     this.#deps = deps;
@@ -66,10 +67,27 @@ export class Renderer {
     const { layout } = this.#deps;
     const outBase = path.join(layout.derived, archivePath.replace(/\.dcm$/, ''));
     const rendering = await this.#pool.renderInstance(path.join(layout.archive, archivePath), outBase, await this.settings());
+    await this.#batch();
     return {
       derived: rendering.derived.map(({ file, ...rest }) => ({ ...rest, path: path.relative(layout.root, file).split(path.sep).join('/') })),
       ...(rendering.skipped === undefined ? {} : { skipped: rendering.skipped }),
     };
+  }
+
+  /**
+   * Renders are handed back in batches, all those finished within 25 ms together. Each one handed
+   * back completes a job, and a completion is a database commit (an fsync on the event loop that
+   * serves DICOM); handed back one by one, a 1,000-instance import took twice as long, because the
+   * group commit then holds one completion each.
+   */
+  #batch(): Promise<void> {
+    this.#release ??= new Promise((resolve) => {
+      setTimeout(() => {
+        this.#release = undefined;
+        resolve();
+      }, 25);
+    });
+    return this.#release;
   }
 
   health(): ComponentHealth {

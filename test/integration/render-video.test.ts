@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -111,6 +112,23 @@ describe('multi-frame and video objects to MP4', () => {
     const fallback = openInstance(trailing);
     assert.equal(fallback.instance.pixelFile, undefined);
     fallback.close();
+  });
+
+  test('a large RGB cine (over 32 MB) is encoded by ffmpeg straight from the file', async () => {
+    const rows = 480;
+    const columns = 640;
+    const frames = 40;
+    const pixels = Buffer.concat(Array.from({ length: frames }, (_, f) => rgbPattern(rows, columns, f)));
+    const file = makeImage(dir, 'big-cine', { photometric: 'RGB', rows, columns, frames, bitsAllocated: 8, bitsStored: 8, samples: 3, pixels, extra: ['(0018,0040) IS [20]'], sopClassUid: ultrasoundMultiframeStorage, modality: 'US' }).file;
+    const result = await pool.renderInstance(file, path.join(dir, 'out', 'big-cine'), settings());
+    const mp4 = result.derived[0]?.file ?? '';
+    assert.deepEqual(ffprobe(mp4), { codec: 'h264', pixelFormat: 'yuv420p', width: columns, height: rows, frames, fps: 20 });
+    // The frames start where the pixel data does: the last frame decodes close to the pattern it was made from.
+    const last = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', mp4, '-vf', `select=eq(n\\,${frames - 1})`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], { maxBuffer: 8 * 1024 * 1024 });
+    const expected = rgbPattern(rows, columns, frames - 1);
+    let sum = 0;
+    for (let i = 0; i < expected.length; i++) sum += Math.abs((last[i] as number) - (expected[i] as number));
+    assert.ok(sum / expected.length < 8, `mean absolute difference ${(sum / expected.length).toFixed(2)}`);
   });
 
   test('without ffmpeg a multi-frame object fails with the reason; a single frame still renders', async () => {
