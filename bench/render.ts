@@ -45,9 +45,16 @@ export const renderWorkload: Workload = {
       const cine = makeImage(dir, 'cine', { photometric: 'RGB', rows: 480, columns: 640, frames: cineFrames, bitsAllocated: 8, bitsStored: 8, samples: 3, pixels: cinePixels, extra: ['(0018,0040) IS [25]'], sopClassUid: ultrasoundMultiframeStorage, modality: 'US' }).file;
       const raw = path.join(dir, 'cine.rgb');
       writeFileSync(raw, cinePixels);
+      // The same cine in grey with a window: its frames go through our pipeline into ffmpeg's stdin.
+      const greyFrames = Array.from({ length: cineFrames }, (_, f) => packGrey(greyPattern(480, 640, 8, false, f), 8, 8));
+      const greyCine = makeImage(dir, 'grey-cine', { photometric: 'MONOCHROME2', rows: 480, columns: 640, frames: cineFrames, bitsAllocated: 8, bitsStored: 8, pixels: Buffer.concat(greyFrames), extra: ['(0018,0040) IS [25]', '(0028,1050) DS [128]', '(0028,1051) DS [256]'], sopClassUid: ultrasoundMultiframeStorage, modality: 'US' }).file;
+      const greyRaw = path.join(dir, 'cine.gray');
+      // A window of 256 centred at 128 maps 8-bit values to themselves (to within rounding): the peer's input.
+      writeFileSync(greyRaw, Buffer.concat(greyFrames));
 
       const multiFrame: Measurement = { name: `${ctFrames}-frame 512x512 16-bit CT, every frame to JPEG, ${threads} threads vs dcmj2pnm +Fa (higher is better)`, unit: 'frames/s', ours: [], peer: [], peerName: 'dcmj2pnm' };
       const folder: Measurement = { name: `${singles} single 512x512 CT images to JPEG vs one dcmj2pnm per file (higher is better)`, unit: 'frames/s', ours: [], peer: [], peerName: 'dcmj2pnm' };
+      const greyVideo: Measurement = { name: `${cineFrames}-frame 640x480 grey cine with a window (frames piped through our pipeline) vs ffmpeg alone on raw grey frames, same settings`, unit: 'ms', ours: [], peer: [], peerName: 'ffmpeg' };
       const video: Measurement = { name: `${cineFrames}-frame 640x480 RGB cine to MP4 (libx264 veryfast, crf 23, nice 10) vs ffmpeg alone on the raw frames, same settings`, unit: 'ms', ours: [], peer: [], peerName: 'ffmpeg' };
 
       for (let round = 0; round <= ctx.rounds; round++) {
@@ -71,8 +78,12 @@ export const renderWorkload: Workload = {
         const oursVideo = await ms(() => pool.renderInstance(cine, path.join(out, 'cine'), settings));
         // Render threads run at nice 10 (so does the ffmpeg they start): the peer gets the same.
         const peerVideo = await timed('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', '640x480', '-framerate', '25', '-i', raw, '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', '-y', path.join(out, 'peer.mp4')]);
+        const oursGrey = await ms(() => pool.renderInstance(greyCine, path.join(out, 'grey-cine'), settings));
+        const peerGrey = await timed('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '640x480', '-framerate', '25', '-i', greyRaw, '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', '-y', path.join(out, 'peer-grey.mp4')]);
         rmSync(out, { recursive: true, force: true });
         if (round > 0) {
+          greyVideo.ours.push(oursGrey);
+          greyVideo.peer?.push(peerGrey);
           multiFrame.ours.push((ctFrames * 1000) / oursMulti);
           multiFrame.peer?.push((ctFrames * 1000) / peerMulti);
           folder.ours.push((singles * 1000) / oursFolder);
@@ -82,7 +93,7 @@ export const renderWorkload: Workload = {
         }
         ctx.log(`render round ${round}/${ctx.rounds} done${round === 0 ? ' (warm-up)' : ''}`);
       }
-      return [multiFrame, folder, video];
+      return [multiFrame, folder, video, greyVideo];
     } finally {
       await pool.close();
       rmSync(dir, { recursive: true, force: true });

@@ -244,7 +244,8 @@ export function frameRenderer(instance: ParsedInstance, options: RenderOptions =
         // The hot loop of every grey frame: one shift, mask and lookup a pixel, no calls.
         const aligned = m.bitsAllocated === 16 && data.byteOffset % 2 !== 0 ? data.slice() : data;
         const words = m.bitsAllocated === 8 ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, pixels);
-        for (let p = 0; p < pixels; p++) out[p] = t[(((words[p] as number) >>> shift) & mask) ^ flip] as number;
+        if (shift === 0 && flip === 0 && mask === 2 ** m.bitsAllocated - 1) for (let p = 0; p < pixels; p++) out[p] = t[words[p] as number] as number;
+        else for (let p = 0; p < pixels; p++) out[p] = t[(((words[p] as number) >>> shift) & mask) ^ flip] as number;
       } else {
         for (let p = 0; p < pixels; p++) out[p] = output(read(p));
       }

@@ -26,7 +26,14 @@ export async function encodeFrames(frames: { count: number; width: number; heigh
     signal,
   );
   try {
-    for (let i = 0; i < frames.count; i++) await write(run.stdin, frames.render(i).data);
+    // Frame i+1 is rendered while frame i drains into the pipe: at most two frames in memory.
+    let draining: Promise<void> = Promise.resolve();
+    for (let i = 0; i < frames.count; i++) {
+      const frame = frames.render(i).data;
+      await draining;
+      draining = write(run.stdin, frame);
+    }
+    await draining;
     run.stdin.end();
   } catch (err) {
     run.stdin.destroy();
