@@ -8,8 +8,12 @@ import sharp from 'sharp';
 import { greyPattern, makeImage, packGrey, testUid, ultrasoundMultiframeStorage } from '../../fixtures/images.ts';
 import { makeInstance } from '../../fixtures/instances.ts';
 import { ffprobe } from '../../fixtures/video.ts';
+import { WorkerProcess } from '../../src/worker.ts';
 import { dump2dcm, runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { LogCapture } from '../support/log-capture.ts';
+import { freePort } from '../support/ports.ts';
+import { startRedis } from '../support/redis.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -156,5 +160,29 @@ describe('rendering received instances end to end', () => {
     const sent = await runTool('storescu', ['-aet', 'CT_1', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom), makeInstance(dir, 'ct', { sopInstanceUid: sop })]);
     assert.equal(sent.code, 0, sent.output);
     assert.equal((await rendered(gw, sop)).items[0]?.kind, 'image');
+  });
+
+  test('redis driver: a dicom-gateway worker renders from the shared data directory, the gateway records it', async () => {
+    const redis = await startRedis();
+    const queue = { driver: 'redis', redisUrl: redis.url, prefix: 'render-redis', runWorkers: false } as const;
+    const gw = await startGateway({ dicom: { port: await freePort() }, http: { port: await freePort() }, queue });
+    const workerLogs = new LogCapture();
+    const worker = new WorkerProcess({ config: gw.config, stdout: workerLogs, types: ['instance-received'] });
+    await worker.start();
+    try {
+      const dir = tempDir('render-redis-');
+      const sop = testUid();
+      const sent = await runTool('storescu', ['-aet', 'CT_1', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom), makeInstance(dir, 'ct', { sopInstanceUid: sop })]);
+      assert.equal(sent.code, 0, sent.output);
+      const listing = await rendered(gw, sop);
+      assert.equal(listing.items[0]?.kind, 'image');
+      assert.ok(workerLogs.messages().includes('instance rendered'), 'the worker rendered it');
+      assert.ok(!gw.logs.messages().includes('instance rendered'), 'the gateway did not');
+      const onDisk = readFileSync(path.join(gw.config.dataDir, listing.items[0]?.path ?? ''));
+      assert.equal(createHash('sha256').update(onDisk).digest('hex'), listing.items[0]?.sha256);
+    } finally {
+      await worker.stop();
+      await gw.stop();
+    }
   });
 });
