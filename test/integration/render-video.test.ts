@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { greyPattern, makeImage, packGrey, rgbPattern, ultrasoundMultiframeStorage } from '../../fixtures/images.ts';
 import { ffprobe, frameHashes, makeVideoInstance, VideoSyntax } from '../../fixtures/video.ts';
-import { frameRenderer, openInstance, parseInstance, probeFfmpeg, RenderPool, type FfmpegStatus, type RenderSettings } from '../../src/imaging/index.ts';
+import { frameRenderer, initDecoders, openInstance, parseInstance, probeFfmpeg, RenderPool, type FfmpegStatus, type RenderSettings } from '../../src/imaging/index.ts';
 import { tempDir } from '../support/temp.ts';
 
 const dir = tempDir('render-video-');
@@ -15,6 +15,8 @@ after(() => pool.close());
 let ffmpeg: FfmpegStatus;
 before(async () => {
   ffmpeg = await probeFfmpeg('ffmpeg');
+  // Some tests render in this thread too (the pool's threads load their own decoders).
+  await initDecoders();
 });
 const settings = (): RenderSettings => ({
   jpeg: { quality: 90, maxSize: 1024 },
@@ -130,6 +132,28 @@ describe('multi-frame and video objects to MP4', () => {
     for (let i = 0; i < expected.length; i++) sum += Math.abs((last[i] as number) - (expected[i] as number));
     assert.ok(sum / expected.length < 8, `mean absolute difference ${(sum / expected.length).toFixed(2)}`);
   });
+
+  for (const [name, tool, args] of [
+    ['JPEG lossless', 'dcmcjpeg', ['+e1']],
+    ['RLE', 'dcmcrle', []],
+  ] as const) {
+    test(`${name} frames split in fragments without an offset table render as the original frames`, () => {
+      const rows = 64;
+      const columns = 80;
+      const frames = 5;
+      const pixels = Buffer.concat(Array.from({ length: frames }, (_, f) => packGrey(greyPattern(rows, columns, 12, false, f * 7), 16, 12)));
+      const file = makeImage(dir, `frag-${tool}`, { photometric: 'MONOCHROME2', rows, columns, frames, bitsAllocated: 16, bitsStored: 12, pixels, extra: ['(0028,1050) DS [2048]', '(0028,1051) DS [4096]'] }).file;
+      const fragmented = `${file}.${tool}.dcm`;
+      // 1 KB fragments: each frame of about 10 KB spans several, and nothing says where a frame starts.
+      execFileSync(tool, [...args, '+fs', '1', '-ot', file, fragmented], { stdio: 'pipe' });
+      const dump = execFileSync('dcmdump', [fragmented], { encoding: 'utf8' });
+      assert.ok((dump.match(/\(fffe,e000\) pi/g) ?? []).length > frames + 1, 'more fragments than frames');
+      const original = frameRenderer(parseInstance(readFileSync(file)));
+      const split = frameRenderer(parseInstance(readFileSync(fragmented)));
+      assert.equal(split.frames, frames);
+      for (let i = 0; i < frames; i++) assert.deepEqual(split.render(i).data, original.render(i).data, `frame ${i + 1}`);
+    });
+  }
 
   test('without ffmpeg a multi-frame object fails with the reason; a single frame still renders', async () => {
     const missing = await probeFfmpeg(path.join(dir, 'no-such-ffmpeg'));
