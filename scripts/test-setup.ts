@@ -7,6 +7,9 @@ export const testPackages: readonly { pkg: string; program: string }[] = [
   { pkg: 'dcmtk', program: 'echoscu' },
   { pkg: 'redis-server', program: 'redis-server' },
   { pkg: 'openssl', program: 'openssl' },
+  // Rendering: video encoding and probing, JPEG 2000 fixtures and references.
+  { pkg: 'ffmpeg', program: 'ffmpeg' },
+  { pkg: 'libgdcm-tools', program: 'gdcmconv' },
 ];
 
 function has(program: string): boolean {

@@ -5,7 +5,7 @@ import { ArchiveStore, DiskGuard, ImportFolder, StorageCommitments, StudyStabili
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, StorageCommitmentRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DerivedFileRepository, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, StorageCommitmentRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
 import { DicomListener, mppsService, storageCommitmentService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
@@ -19,6 +19,7 @@ import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
+import { Renderer } from './rendering/index.ts';
 import { version } from './version.ts';
 import { MppsService, studyOrderLinker, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
 
@@ -30,7 +31,7 @@ export interface GatewayOptions {
   pretty?: boolean;
   /** DICOM services beyond the built-in ones; a service given here replaces the built-in one for its SOP classes (tests pass stand-ins). */
   dimseServices?: readonly DimseService[];
-  /** Further job types and schedules (tests), added to the gateway's own catalog. */
+  /** Further job types and schedules (tests), added to the gateway's own catalog; a type given here replaces the built-in one. */
   jobs?: Partial<JobCatalog>;
 }
 
@@ -140,8 +141,35 @@ export class Gateway {
           ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })
           : new SqliteJobQueue(queueDeps);
       this.#jobs = jobs;
-      const catalog = jobCatalog({ config, log, clock: this.clock });
-      for (const definition of [...catalog.definitions, ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
+      // Rendering: the pool stops after the workers that feed it (stoppables run in reverse).
+      const renderer = new Renderer({ config: config.rendering, layout: this.layout, log: log.child({ component: 'rendering' }) });
+      await renderer.start();
+      this.#stoppables.push({ name: 'rendering', stop: () => renderer.close() });
+      this.health.register('rendering', () => renderer.health());
+      const derivedFiles = new DerivedFileRepository(db);
+      const recordRepository = new RecordRepository(db);
+      const records = new RecordsService({
+        db,
+        repository: recordRepository,
+        assigner: new PatientAssigner({ repository: recordRepository, settings: assignmentSettings(config.records.assignment) }),
+        jobs,
+        config: config.records,
+        dirs: { root: this.layout.root, archive: this.layout.archive },
+        clock: this.clock,
+        timeZone: config.gateway.timezone,
+        log: log.child({ component: 'records' }),
+      });
+      this.#records = records;
+      // Rendered files go to the patient record in the transaction that records them.
+      const catalog = jobCatalog({
+        config,
+        log,
+        clock: this.clock,
+        renderer,
+        rendered: { repository: derivedFiles, onRendered: (tx, rendered) => void records.fileRendered(tx, rendered) },
+      });
+      const given = this.#options.jobs?.definitions ?? [];
+      for (const definition of [...catalog.definitions.filter((d) => !given.some((g) => g.type === d.type)), ...given]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
       devices.syncFromConfig(config.devices);
@@ -235,19 +263,6 @@ export class Gateway {
         importFolder = started;
         this.#stoppables.push({ name: 'import-folder', stop: () => started.stop() });
       }
-      const recordRepository = new RecordRepository(db);
-      const records = new RecordsService({
-        db,
-        repository: recordRepository,
-        assigner: new PatientAssigner({ repository: recordRepository, settings: assignmentSettings(config.records.assignment) }),
-        jobs,
-        config: config.records,
-        dirs: { root: this.layout.root, archive: this.layout.archive },
-        clock: this.clock,
-        timeZone: config.gateway.timezone,
-        log: log.child({ component: 'records' }),
-      });
-      this.#records = records;
       const commitmentRepository = new StorageCommitmentRepository(db);
       const commitments = new StorageCommitments({
         db,
@@ -305,7 +320,7 @@ export class Gateway {
             records: recordsRouter(records),
             'storage-commitments': storageCommitmentsRouter(commitmentRepository),
             'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
-            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
+            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive, derived: { repository: derivedFiles, dataDir: this.layout.root } }),
             associations: associationsRouter({
               associations,
               connectedClients: () => connectedClients({ associations, registry: devices, clock: this.clock, timezone: config.gateway.timezone }),

@@ -1,12 +1,14 @@
 import type { Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
+import { dataLayout } from './data-dir.ts';
+import type { DerivedFileRepository } from './db/index.ts';
 import type { AnyJobDefinition, ScheduleDefinition } from './jobs/index.ts';
 import type { Logger } from './log.ts';
-import { instanceReceivedJob } from './archive/instance-received-job.ts';
 import { studyStableJob } from './archive/study-stable-job.ts';
 import { recordsExportJob, recordsWebhookJob } from './records/index.ts';
 import { storageCommitmentReportJob } from './archive/storage-commitment-job.ts';
 import { sendEventReport } from './dimse/event-report-sender.ts';
+import { Renderer, renderJob, type OnRendered } from './rendering/index.ts';
 import { worklistCleanupJob, worklistCleanupSchedule } from './worklist/cleanup-job.ts';
 
 /** The job types of the gateway and their schedules; capabilities add theirs here. */
@@ -15,16 +17,27 @@ export interface JobCatalog {
   schedules: ScheduleDefinition[];
 }
 
+export interface JobCatalogDeps {
+  config: GatewayConfig;
+  log: Logger;
+  clock: Clock;
+  /** The render pool; one is made from the config when not given (it starts threads only when used). */
+  renderer?: Renderer;
+  /** Gateway process only: where rendered files are recorded, and what follows in that transaction. */
+  rendered?: { repository: DerivedFileRepository; onRendered?: OnRendered };
+}
+
 /**
  * Wiring, like `app.ts`: the same catalog serves the gateway and `dicom-gateway worker`, so that both
  * know every type's payload schema. Import, rendering, mail and backups register their processors
  * here as they arrive (e.g. `records/attach-job.ts`).
  */
-export function jobCatalog(deps: { config: GatewayConfig; log: Logger; clock: Clock }): JobCatalog {
+export function jobCatalog(deps: JobCatalogDeps): JobCatalog {
+  const renderer = deps.renderer ?? new Renderer({ config: deps.config.rendering, layout: dataLayout(deps.config.dataDir), log: deps.log.child({ component: 'rendering' }) });
   return {
     definitions: [
       worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }),
-      instanceReceivedJob(),
+      renderJob({ renderer, clock: deps.clock, ...(deps.rendered ?? {}) }),
       studyStableJob(),
       recordsExportJob({ export: deps.config.records.export, dataDir: deps.config.dataDir }),
       recordsWebhookJob({ webhook: deps.config.records.webhook, clock: deps.clock }),

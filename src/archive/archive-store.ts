@@ -223,7 +223,7 @@ export class ArchiveStore {
         this.#deps.onIndexed?.(tx, { studyInstanceUid: a.studyInstanceUid, accessionNumber: a.accessionNumber, patientId: a.patientId, studyDate: a.studyDate, modality: a.modality }, receivedAt);
         this.#deps.jobs.enqueueInTransaction(tx, {
           type: instanceReceivedType,
-          payload: { instanceId: result.instanceId, sopInstanceUid: a.sopInstanceUid },
+          payload: { instanceId: result.instanceId, sopInstanceUid: a.sopInstanceUid, path: relative },
           correlationId: request.associationId,
         });
         return result;

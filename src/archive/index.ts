@@ -1,7 +1,7 @@
 export { ArchiveStore, DuplicatePolicy, type ArchiveStoreDeps, type StoreOutcome, type StoreRequest } from './archive-store.ts';
 export { DiskGuard } from './disk-guard.ts';
 export { IncomingFile } from './incoming-file.ts';
-export { instanceReceivedJob, instanceReceivedType, type InstanceReceivedPayload } from './instance-received-job.ts';
+export { instanceReceivedPayload, instanceReceivedType, type InstanceReceivedPayload } from './instance-received-job.ts';
 export { storageSopClasses, storageTransferSyntaxes } from './sop-classes.ts';
 export { part10Header } from './part10-header.ts';
 export { ImportFolder, type ImportReport } from './import-folder.ts';

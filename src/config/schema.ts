@@ -167,6 +167,28 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    rendering: z
+      .object({
+        /** JPEG quality of images and posters, 1 to 100. */
+        jpegQuality: z.number().int().min(1).max(100).default(90),
+        /** Images larger than this on their longest side are scaled down (pixels). */
+        maxSize: z.number().int().min(16).max(65_535).default(2048),
+        /** Window center/width by modality, for images that carry neither a window nor a VOI LUT (else min/max). */
+        windowPresets: z
+          .record(z.string().regex(/^[A-Z0-9]{1,16}$/, 'a modality code such as CT'), z.object({ center: z.number(), width: z.number().positive() }).strict())
+          .default({}),
+        /** The ffmpeg program: a name on the PATH or a full path. */
+        ffmpegPath: z.string().min(1).default('ffmpeg'),
+        /** Frame rate of a cine whose tags give none. */
+        defaultFps: z.number().min(1).max(120).default(25),
+        /** libx264 preset and constant rate factor of the MP4s made from frames. */
+        videoPreset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
+        videoCrf: z.number().int().min(0).max(51).default(23),
+        /** Render threads; 0: one per core. */
+        workerThreads: z.number().int().min(0).max(64).default(0),
+      })
+      .strict()
+      .prefault({}),
     queue: z
       .object({
         driver: z.enum(['sqlite', 'redis']).default('sqlite'),

@@ -24,10 +24,10 @@ export interface RenderedFile {
   mediaType: string;
   bytes: number;
   sha256: string;
-  width?: number;
-  height?: number;
-  frames?: number;
-  fps?: number;
+  width?: number | null;
+  height?: number | null;
+  frames?: number | null;
+  fps?: number | null;
 }
 
 /** What rendering reports of one instance. */

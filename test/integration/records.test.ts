@@ -4,7 +4,10 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { z } from 'zod';
+import { instanceReceivedType } from '../../src/archive/instance-received-job.ts';
 import type { ConfigInput } from '../../src/config/index.ts';
+import type { AnyJobDefinition } from '../../src/jobs/index.ts';
 import { ArchiveRepository } from '../../src/db/index.ts';
 import type { FilingOutcome, RenderedFile } from '../../src/records/index.ts';
 import { makeInstance, type InstanceFields } from '../../fixtures/instances.ts';
@@ -34,6 +37,15 @@ function uids(study?: string): { studyInstanceUid: string; seriesInstanceUid: st
   uidCounter += 1;
   const base = `1.2.826.0.1.3680043.10.999.7${process.pid % 1000}.${uidCounter}`;
   return { studyInstanceUid: study ?? `${base}.1`, seriesInstanceUid: `${base}.2`, sopInstanceUid: `${base}.3` };
+}
+
+/**
+ * The gateway with rendering replaced by a stand-in that files nothing: these tests hand the records
+ * service the derived files themselves (rendering's own filing is tested below, end to end).
+ */
+const renderStandIn: AnyJobDefinition = { type: instanceReceivedType, payload: z.unknown(), handler: async () => ({}) };
+function start(overrides: ConfigInput = {}): Promise<RunningGateway> {
+  return startGateway(overrides, { jobs: { definitions: [renderStandIn] } });
 }
 
 /** Stores an instance with storescu and returns its index id and UIDs. */
@@ -91,7 +103,7 @@ const assign = (gw: RunningGateway, id: number, body: Record<string, unknown>) =
 
 describe('patient records', () => {
   test('images of a study are filed under the PVS patient by the number in the Patient ID: one entry, one attachment per file', async () => {
-    const gw = await startGateway({ records: { assignment: { pattern: '^PVS-([0-9]+)$' } } });
+    const gw = await start({ records: { assignment: { pattern: '^PVS-([0-9]+)$' } } });
     await order(gw, { id: '4711', name: 'Müller^Jürgen' });
     const first = await store(gw, { patientId: 'PVS-4711', extra: ['(0008,0022) DA [20260314]'] });
     const a = derive(gw, 'a.jpg');
@@ -147,7 +159,7 @@ describe('patient records', () => {
   });
 
   test('no number, an unknown number, and several numbers wait in the inbox with the reason; assignment files them', async () => {
-    const gw = await startGateway();
+    const gw = await start();
     await order(gw, { id: '4711', name: 'Müller^Jürgen' });
     const none = await store(gw, { patientId: 'NOBODY' });
     const unknown = await store(gw, { patientId: '999' });
@@ -206,7 +218,7 @@ describe('patient records', () => {
   });
 
   test('createUnknown files a number the PVS has not named and registers the patient; several numbers are ambiguous', async () => {
-    const gw = await startGateway({ records: { assignment: { createUnknown: true, attribute: 'OtherPatientIDs' } } });
+    const gw = await start({ records: { assignment: { createUnknown: true, attribute: 'OtherPatientIDs' } } });
     const created = await store(gw, { patientId: 'LOCAL-1', extra: ['(0010,1000) LO [KV-00777]'] });
     const outcome = fileRendered(gw, created, [derive(gw, 'c.jpg')]);
     assert.equal(outcome.kind === 'filed' ? outcome.patientId : outcome.kind, '00777');
@@ -231,7 +243,7 @@ describe('patient records', () => {
 
   test('a hostile pattern on a hostile Patient ID cannot hang the gateway', async () => {
     // (a+)+$ against 60 a's and a b takes a back-tracking engine about 2^60 steps.
-    const gw = await startGateway({ records: { assignment: { pattern: '(a+)+$' } } });
+    const gw = await start({ records: { assignment: { pattern: '(a+)+$' } } });
     const instance = await store(gw, { patientId: `${'a'.repeat(60)}b` });
     const outcome = fileRendered(gw, instance, [derive(gw, 'h.jpg')]);
     assert.equal(outcome.kind === 'unassigned' ? outcome.reason : outcome.kind, 'no-match');
@@ -239,7 +251,7 @@ describe('patient records', () => {
   });
 
   test('the accession number can carry the patient number', async () => {
-    const gw = await startGateway({ records: { assignment: { attribute: 'AccessionNumber', pattern: '^P([0-9]+)-' } } });
+    const gw = await start({ records: { assignment: { attribute: 'AccessionNumber', pattern: '^P([0-9]+)-' } } });
     await order(gw, { id: '31', name: 'Schmidt^Anna' });
     const instance = await store(gw, { patientId: 'ANY', accessionNumber: 'P31-2026' });
     const outcome = fileRendered(gw, instance, [derive(gw, 'acc.jpg')]);
@@ -247,7 +259,7 @@ describe('patient records', () => {
   });
 
   test('VNYMD: first name, surname and birth date find the registry patient whatever the spelling; two alike are ambiguous', async () => {
-    const gw = await startGateway({ records: { assignment: { mode: 'vnymd' } } });
+    const gw = await start({ records: { assignment: { mode: 'vnymd' } } });
     await order(gw, { id: 'P-1', name: 'Müller^Jürgen', birthDate: '19700301' });
     await order(gw, { id: 'P-2', name: 'Müller^Jürgen', birthDate: '19800301' });
     const one = await store(gw, { patientId: 'JUERGEN_MUELLER_19700301' });
@@ -263,7 +275,7 @@ describe('patient records', () => {
   });
 
   test('the feed pages by cursor in a stable order, each entry once, and names bad cursors', async () => {
-    const gw = await startGateway();
+    const gw = await start();
     await order(gw, { id: '100', name: 'Feed^Test' });
     const ids: number[] = [];
     for (let i = 0; i < 7; i++) {
@@ -290,7 +302,7 @@ describe('patient records', () => {
   test('the export folder gets one file per attachment, named by the pattern, whole, and taken names are not overwritten', async () => {
     // The share is not mounted yet: the gateway waits for it rather than creating the folder.
     const folder = path.join(tempDir('pvs-share-'), 'import');
-    const gw = await startGateway({ records: { export: { folder, retrySeconds: 0.2, maxRetrySeconds: 0.5 } } });
+    const gw = await start({ records: { export: { folder, retrySeconds: 0.2, maxRetrySeconds: 0.5 } } });
     await order(gw, { id: '4711', name: 'Müller^Jürgen' });
     const first = await store(gw, { patientId: '4711' });
     const a = derive(gw, 'e1.jpg', 'image', 'first image');
@@ -339,7 +351,7 @@ describe('patient records', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     after(() => server.close());
     const port = (server.address() as { port: number }).port;
-    const gw = await startGateway({ records: { webhook: { url: `http://127.0.0.1:${port}/hook`, secret } } });
+    const gw = await start({ records: { webhook: { url: `http://127.0.0.1:${port}/hook`, secret } } });
     await order(gw, { id: '4711', name: 'Müller^Jürgen' });
     const first = await store(gw, { patientId: '4711' });
     fileRendered(gw, first, [derive(gw, 'w1.jpg')]);
@@ -383,7 +395,7 @@ describe('patient records', () => {
   test('a webhook receiver that is down gets the request later, retried by the job queue with backoff', async () => {
     const secret = 'webhook-secret-0123456789';
     const port = await freePort();
-    const gw = await startGateway({ records: { webhook: { url: `http://127.0.0.1:${port}/hook`, secret, retrySeconds: 0.2, maxRetrySeconds: 0.5 } } });
+    const gw = await start({ records: { webhook: { url: `http://127.0.0.1:${port}/hook`, secret, retrySeconds: 0.2, maxRetrySeconds: 0.5 } } });
     await order(gw, { id: '4711', name: 'Müller^Jürgen' });
     const instance = await store(gw, { patientId: '4711' });
     fileRendered(gw, instance, [derive(gw, 'r.jpg')]);
@@ -416,5 +428,21 @@ describe('patient records', () => {
     });
     assert.ok(job.attempts >= 2);
     assert.equal((JSON.parse(received[0] ?? '{}') as { event: string }).event, 'record.created');
+  });
+
+  test('end to end: rendering files the JPEG of a received image in the record of the patient the PVS named', async () => {
+    const gw = await startGateway();
+    await order(gw, { id: '321', name: 'Echt^Bild' });
+    const instance = await store(gw, { patientId: '321' });
+    const entry = await waitFor(async () => (await feed(gw)).items.find((e) => e.attachments.some((a) => a.sopInstanceUid === instance.sopInstanceUid)));
+    assert.equal(entry.patient?.patientId, '321');
+    assert.equal(entry.type, 'BILD');
+    const [attachment] = entry.attachments;
+    assert.equal(attachment?.mediaType, 'image/jpeg');
+    const res = await gw.api(String(attachment?.url));
+    assert.equal(res.status, 200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    assert.deepEqual([...bytes.subarray(0, 2)], [0xff, 0xd8]);
+    assert.equal(createHash('sha256').update(bytes).digest('hex'), attachment?.sha256);
   });
 });

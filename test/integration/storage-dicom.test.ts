@@ -173,7 +173,8 @@ describe('Storage SCP with DCMTK storescu', () => {
 
     const overwrite = await startGateway({ archive: { duplicates: 'overwrite' } });
     assert.equal((await storescu(overwrite, [first], ['-xe'])).code, 0);
-    assert.equal((await storescu(overwrite, [second], ['-xe'])).code, 0);
+    const replacing = await storescu(overwrite, [second], ['-xe']);
+    assert.equal(replacing.code, 0, replacing.output + JSON.stringify(overwrite.logs.lines?.slice?.(-5)));
     const replaced = await instanceRow(overwrite, sop);
     assert.equal(replaced['duplicates'], 1);
     assert.deepEqual(datasetBytes(storedFile(overwrite, replaced)), datasetBytes(second));

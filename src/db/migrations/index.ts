@@ -4,6 +4,7 @@ import { jobs } from './0003-jobs.ts';
 import { worklist } from './0004-worklist.ts';
 import { archive } from './0005-archive.ts';
 import { storageCommitment } from './0006-storage-commitment.ts';
+import { derivedFiles } from './0007-derived-files.ts';
 import { records } from './0008-records.ts';
 import { anonymousPatients } from './0011-anonymous-patients.ts';
 
@@ -19,8 +20,8 @@ export interface Migration {
   foreignKeysOff?: boolean;
 }
 
-// Versions 7, 9 and 10 belong to branches developed alongside this one; their merges put them in
-// place of these stand-ins (nothing has shipped with them, so no database holds a stand-in).
+// Versions 9 and 10 belong to branches developed alongside this one; their merges put them in place
+// of these stand-ins (nothing has shipped with them, so no database holds a stand-in).
 const reserved = (version: number): Migration => ({ version, name: `reserved-${version}`, sql: 'SELECT 1;' });
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, reserved(7), records, reserved(9), reserved(10), anonymousPatients];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, reserved(9), reserved(10), anonymousPatients];
