@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compileSitePattern, isVnymdOrder } from '../domain/patient-number.ts';
-import { derivedKinds, patientNumberAttributes } from '../domain/record-entry.ts';
+import { derivedFileKinds } from '../domain/derived-file.ts';
+import { patientNumberAttributes } from '../domain/record-entry.ts';
 import { exportNamePlaceholders } from '../domain/export-name.ts';
 
 const typeCode = z.string().regex(/^[A-Za-z0-9_-]{1,16}$/, 'a type code is 1 to 16 letters, digits, _ or -');
@@ -96,7 +97,7 @@ export const recordsSchema = z
     (records, ctx) => {
     const types: unknown = records.types;
     const codes = typeof types === 'object' && types !== null ? Object.keys(types) : [];
-    for (const kind of derivedKinds) {
+    for (const kind of derivedFileKinds) {
       const code = records.kinds?.[kind];
       if (typeof code === 'string' && code !== 'none' && !codes.includes(code)) {
         ctx.addIssue({ code: 'custom', path: ['kinds', kind], message: `"${code}" is not one of records.types`, input: code, params: { hint: `use one of: ${[...codes, 'none'].join(', ')}` } });

@@ -1,6 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import type { PersonName } from '../domain/person-name.ts';
-import type { DerivedKind, RecordAttachment, RecordEntry, RecordSource, UnassignedReason } from '../domain/record-entry.ts';
+import type { DerivedFile, DerivedFileKind } from '../domain/derived-file.ts';
+import type { RecordAttachment, RecordEntry, RecordSource, UnassignedReason } from '../domain/record-entry.ts';
 
 /** An entry without its attachments (a study's entry may have thousands). */
 export type EntryHeader = Omit<RecordEntry, 'attachments'>;
@@ -49,17 +50,8 @@ export interface NewEntry {
   at: string;
 }
 
-export interface NewAttachment {
-  kind: DerivedKind;
-  path: string;
-  mediaType: string;
-  bytes: number;
-  sha256: string;
+export interface NewAttachment extends DerivedFile {
   sopInstanceUid: string;
-  width: number | null;
-  height: number | null;
-  frames: number | null;
-  fps: number | null;
 }
 
 interface EntryRow {
@@ -83,7 +75,7 @@ interface EntryRow {
 interface AttachmentRow {
   entry_ref: number;
   n: number;
-  kind: DerivedKind;
+  kind: DerivedFileKind;
   path: string;
   media_type: string;
   bytes: number;

@@ -3,6 +3,7 @@
  * study and type code, with one attachment per derived file (a study's JPEGs are one image entry
  * with many attachments, the way a PVS shows an examination).
  */
+import type { DerivedFile } from './derived-file.ts';
 
 /** Where an entry came from; file import and mail come later. */
 export const RecordSource = {
@@ -12,16 +13,6 @@ export const RecordSource = {
 } as const;
 export type RecordSource = (typeof RecordSource)[keyof typeof RecordSource];
 export const recordSources = Object.values(RecordSource) as [RecordSource, ...RecordSource[]];
-
-/** The kinds of derived file rendering produces. */
-export const DerivedKind = {
-  Image: 'image',
-  Video: 'video',
-  Poster: 'poster',
-  Document: 'document',
-} as const;
-export type DerivedKind = (typeof DerivedKind)[keyof typeof DerivedKind];
-export const derivedKinds = Object.values(DerivedKind) as [DerivedKind, ...DerivedKind[]];
 
 /** Why an entry waits in the unassigned inbox. */
 export const UnassignedReason = {
@@ -43,21 +34,12 @@ export const PatientNumberAttribute = {
 export type PatientNumberAttribute = (typeof PatientNumberAttribute)[keyof typeof PatientNumberAttribute];
 export const patientNumberAttributes = Object.values(PatientNumberAttribute) as [PatientNumberAttribute, ...PatientNumberAttribute[]];
 
-export interface RecordAttachment {
+/** A derived file filed with an entry. */
+export interface RecordAttachment extends DerivedFile {
   /** 1, 2, 3, ... within the entry, in the order the files arrived. */
   n: number;
-  kind: DerivedKind;
-  /** Relative to the data directory (under `derived/`). */
-  path: string;
-  mediaType: string;
-  bytes: number;
-  sha256: string;
   /** The instance it was rendered from. */
   sopInstanceUid: string;
-  width: number | null;
-  height: number | null;
-  frames: number | null;
-  fps: number | null;
 }
 
 export interface RecordPatient {

@@ -6,6 +6,6 @@ export { pixelEncoding, PixelEncoding, isVideoEncoding } from './transfer-syntax
 export { encodeJpeg, type JpegOptions } from './jpeg.ts';
 export { frameRate } from './frame-rate.ts';
 export { probeFfmpeg, type FfmpegStatus } from './ffmpeg.ts';
-export { renderInstance, renderFramesToJpeg, DerivedKind, type DerivedOutput, type InstanceRendering, type RenderSettings } from './render-instance.ts';
+export { renderInstance, renderFramesToJpeg, type DerivedOutput, type InstanceRendering, type RenderSettings } from './render-instance.ts';
 export { RenderPool } from './pool.ts';
 export type { VideoSettings } from './video.ts';

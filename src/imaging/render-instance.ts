@@ -1,3 +1,4 @@
+import { DerivedFileKind, type DerivedFile } from '../domain/derived-file.ts';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,21 +13,9 @@ import { frameRenderer, modalityOf, type RenderedFrame } from './render.ts';
 import { isVideoEncoding, pixelEncoding, PixelEncoding } from './transfer-syntax.ts';
 import { encodeFileFrames, encodeFrames, firstFrame, videoToMp4, type VideoSettings } from './video.ts';
 
-export const DerivedKind = { Image: 'image', Video: 'video', Poster: 'poster', Document: 'document' } as const;
-export type DerivedKind = (typeof DerivedKind)[keyof typeof DerivedKind];
 
 /** A file made from an instance. `file` is absolute here; the job makes it relative to the data directory. */
-export interface DerivedOutput {
-  kind: DerivedKind;
-  file: string;
-  mediaType: string;
-  bytes: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-  frames: number | null;
-  fps: number | null;
-}
+export type DerivedOutput = Omit<DerivedFile, 'path'> & { file: string };
 
 export interface InstanceRendering {
   derived: DerivedOutput[];
@@ -70,7 +59,7 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-async function jpegOutput(kind: DerivedKind, frame: RenderedFrame, file: string, options: JpegOptions): Promise<DerivedOutput> {
+async function jpegOutput(kind: DerivedFileKind, frame: RenderedFrame, file: string, options: JpegOptions): Promise<DerivedOutput> {
   const jpeg = await encodeJpeg(frame, options);
   writeAtomically(file, jpeg.bytes);
   return { kind, file, mediaType: 'image/jpeg', bytes: jpeg.bytes.byteLength, sha256: sha256(jpeg.bytes), width: jpeg.width, height: jpeg.height, frames: 1, fps: null };
@@ -84,7 +73,7 @@ function requireFfmpeg(settings: RenderSettings): void {
 
 function videoOutput(file: string, width: number, height: number, frames: number, fps: number): DerivedOutput {
   const { size } = statSync(file);
-  return { kind: DerivedKind.Video, file, mediaType: 'video/mp4', bytes: size, sha256: sha256OfFile(file), width: width + (width % 2), height: height + (height % 2), frames, fps: Math.round(fps * 1000) / 1000 };
+  return { kind: DerivedFileKind.Video, file, mediaType: 'video/mp4', bytes: size, sha256: sha256OfFile(file), width: width + (width % 2), height: height + (height % 2), frames, fps: Math.round(fps * 1000) / 1000 };
 }
 
 /**
@@ -120,7 +109,7 @@ async function render(archiveFile: string, instance: ParsedInstance, outBase: st
       const pdf = document.subarray(0, end);
       const file = `${outBase}.pdf`;
       writeAtomically(file, pdf);
-      return { derived: [{ kind: DerivedKind.Document, file, mediaType: 'application/pdf', bytes: pdf.byteLength, sha256: sha256(pdf), width: null, height: null, frames: null, fps: null }] };
+      return { derived: [{ kind: DerivedFileKind.Document, file, mediaType: 'application/pdf', bytes: pdf.byteLength, sha256: sha256(pdf), width: null, height: null, frames: null, fps: null }] };
     }
     if (mime !== '') return { derived: [], skipped: `encapsulated ${mime} document: only PDF is extracted` };
     if (elements['FloatPixelData'] !== undefined || elements['DoubleFloatPixelData'] !== undefined) return { derived: [], skipped: 'float pixel data is not rendered' };
@@ -144,11 +133,11 @@ async function render(archiveFile: string, instance: ParsedInstance, outBase: st
       throw new GatewayError(ErrorCode.Unreadable, `the ${encoding} video cannot be made into MP4: ${(err as Error).message}`, { cause: err });
     }
     const poster = await firstFrame(video, m.columns, m.rows, settings.video.ffmpegPath);
-    return { derived: [videoOutput(video, m.columns, m.rows, m.frames, fps), await jpegOutput(DerivedKind.Poster, poster, `${outBase}.poster.jpg`, settings.jpeg)] };
+    return { derived: [videoOutput(video, m.columns, m.rows, m.frames, fps), await jpegOutput(DerivedFileKind.Poster, poster, `${outBase}.poster.jpg`, settings.jpeg)] };
   }
 
   const renderer = frameRenderer(instance, { windowPreset: settings.windowPresets[modalityOf(elements)] });
-  if (renderer.frames === 1) return { derived: [await jpegOutput(DerivedKind.Image, renderer.render(0), `${outBase}.jpg`, settings.jpeg)] };
+  if (renderer.frames === 1) return { derived: [await jpegOutput(DerivedFileKind.Image, renderer.render(0), `${outBase}.jpg`, settings.jpeg)] };
 
   requireFfmpeg(settings);
   const m = renderer.module;
@@ -168,7 +157,7 @@ async function render(archiveFile: string, instance: ParsedInstance, outBase: st
     rmSync(part, { force: true });
     throw err;
   }
-  return { derived: [videoOutput(video, m.columns, m.rows, renderer.frames, fps), await jpegOutput(DerivedKind.Poster, first, `${outBase}.poster.jpg`, settings.jpeg)] };
+  return { derived: [videoOutput(video, m.columns, m.rows, renderer.frames, fps), await jpegOutput(DerivedFileKind.Poster, first, `${outBase}.poster.jpg`, settings.jpeg)] };
 }
 
 /** Renders frames `from` to `to` (exclusive) of an instance to `<outDir>/<n>.jpg`; returns how many (the benchmark's per-frame path). */

@@ -7,7 +7,8 @@ import type { Database, EntryHeader, IndexedInstance, NewAttachment, RecordRepos
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { exportFileName } from '../domain/export-name.ts';
 import { emptyPersonName } from '../domain/person-name.ts';
-import { RecordSource, type DerivedKind, type RecordAttachment, type RecordEntry, type UnassignedReason } from '../domain/record-entry.ts';
+import type { DerivedFile } from '../domain/derived-file.ts';
+import { RecordSource, type RecordAttachment, type RecordEntry, type UnassignedReason } from '../domain/record-entry.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
 import type { PatientAssigner, Assignment } from './assignment.ts';
@@ -16,25 +17,11 @@ import { recordsExportType, type RecordsExportPayload } from './export-job.ts';
 import { entryJson } from './representation.ts';
 import { RecordEvent, recordsWebhookType, type RecordsWebhookPayload } from './webhook-job.ts';
 
-/** A file rendering derived from an instance (the rendering side's `DerivedFile`, structurally). */
-export interface RenderedFile {
-  kind: DerivedKind;
-  /** Relative to the data directory, under `derived/`. */
-  path: string;
-  mediaType: string;
-  bytes: number;
-  sha256: string;
-  width?: number | null;
-  height?: number | null;
-  frames?: number | null;
-  fps?: number | null;
-}
-
 /** What rendering reports of one instance. */
 export interface RenderedInstance {
   instanceId: number;
   sopInstanceUid: string;
-  derived: readonly RenderedFile[];
+  derived: readonly DerivedFile[];
   /** Why nothing was rendered (e.g. a structured report). */
   skipped?: string;
 }
@@ -119,7 +106,7 @@ export class RecordsService {
       log.warn({ instanceId: rendered.instanceId }, 'rendered instance is not in the archive index; not filed');
       return { kind: 'not-filed', reason: 'the instance is not in the archive index' };
     }
-    const byType = new Map<string, RenderedFile[]>();
+    const byType = new Map<string, DerivedFile[]>();
     for (const file of rendered.derived) {
       const type = config.kinds[file.kind];
       if (type === 'none') continue;
@@ -255,21 +242,10 @@ export class RecordsService {
     return what === '' ? typeTitle : `${typeTitle}: ${what}`;
   }
 
-  #attachment(file: RenderedFile, instance: IndexedInstance): NewAttachment {
+  #attachment(file: DerivedFile, instance: IndexedInstance): NewAttachment {
     const normalized = path.posix.normalize(file.path.replaceAll('\\', '/'));
     if (!normalized.startsWith('derived/')) throw new GatewayError(ErrorCode.Invalid, 'a derived file must lie under derived/ in the data directory');
-    return {
-      kind: file.kind,
-      path: normalized,
-      mediaType: file.mediaType,
-      bytes: file.bytes,
-      sha256: file.sha256,
-      sopInstanceUid: instance.sopInstanceUid,
-      width: file.width ?? null,
-      height: file.height ?? null,
-      frames: file.frames ?? null,
-      fps: file.fps ?? null,
-    };
+    return { ...file, path: normalized, sopInstanceUid: instance.sopInstanceUid };
   }
 
   /**

@@ -57,7 +57,7 @@ describe('patient records with the Redis driver', () => {
         gw.gateway.records.fileRendered(tx, {
           instanceId: instance.id,
           sopInstanceUid,
-          derived: [{ kind: 'image', path: 'derived/r/x.jpg', mediaType: 'image/jpeg', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }],
+          derived: [{ kind: 'image', path: 'derived/r/x.jpg', mediaType: 'image/jpeg', bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), width: null, height: null, frames: null, fps: null }],
         }),
       );
       assert.equal(outcome.kind, 'filed');

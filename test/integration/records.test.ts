@@ -9,7 +9,8 @@ import { instanceReceivedType } from '../../src/archive/instance-received-job.ts
 import type { ConfigInput } from '../../src/config/index.ts';
 import type { AnyJobDefinition } from '../../src/jobs/index.ts';
 import { ArchiveRepository } from '../../src/db/index.ts';
-import type { FilingOutcome, RenderedFile } from '../../src/records/index.ts';
+import type { DerivedFile } from '../../src/domain/derived-file.ts';
+import type { FilingOutcome } from '../../src/records/index.ts';
 import { makeInstance, type InstanceFields } from '../../fixtures/instances.ts';
 import { runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
@@ -60,16 +61,16 @@ async function store(gw: RunningGateway, fields: Omit<InstanceFields, 'sopInstan
 }
 
 /** Writes a small derived file under the data directory's derived/, as rendering would. */
-function derive(gw: RunningGateway, name: string, kind: RenderedFile['kind'] = 'image', content = `jpeg bytes of ${name}`): RenderedFile {
+function derive(gw: RunningGateway, name: string, kind: DerivedFile['kind'] = 'image', content = `jpeg bytes of ${name}`): DerivedFile {
   const rel = `derived/test/${name}`;
   mkdirSync(path.join(gw.config.dataDir, 'derived', 'test'), { recursive: true });
   const bytes = Buffer.from(content);
   writeFileSync(path.join(gw.config.dataDir, rel), bytes);
   const mediaType = kind === 'video' ? 'video/mp4' : kind === 'document' ? 'application/pdf' : 'image/jpeg';
-  return { kind, path: rel, mediaType, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), width: 160, height: 128 };
+  return { kind, path: rel, mediaType, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), width: 160, height: 128, frames: null, fps: null };
 }
 
-function fileRendered(gw: RunningGateway, instance: { instanceId: number; sopInstanceUid: string }, derived: RenderedFile[]): FilingOutcome {
+function fileRendered(gw: RunningGateway, instance: { instanceId: number; sopInstanceUid: string }, derived: DerivedFile[]): FilingOutcome {
   return gw.gateway.db.transaction((tx) => gw.gateway.records.fileRendered(tx, { ...instance, derived }));
 }
 
