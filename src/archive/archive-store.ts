@@ -4,7 +4,7 @@ import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { ArchiveRepository, Database } from '../db/index.ts';
-import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import { ErrorCode, GatewayError, isGatewayError } from '../domain/errors.ts';
 import { DirectorySyncs, fsyncFile } from '../group-fsync.ts';
 import { isValidUid } from '../domain/uid.ts';
 import type { JobQueue } from '../jobs/index.ts';
@@ -231,7 +231,12 @@ export class ArchiveStore {
     } catch (err) {
       // Not indexed: nothing of it may stay (a later copy starts afresh).
       await unlink(target).catch(() => undefined);
-      throw err;
+      // The dataset passed its checks above: what fails here is ours (the database, a follow-up's
+      // payload), never the dataset's fault, whatever code it carries. Out of resources (A700)
+      // tells the device to send it again later; nothing was acknowledged.
+      if (isGatewayError(err) && err.code === ErrorCode.Unavailable) throw err;
+      this.#deps.log.error({ err, sopInstanceUid: a.sopInstanceUid }, 'could not index a received instance');
+      throw new GatewayError(ErrorCode.Unavailable, `could not index the instance: ${(err as Error).message}`, { cause: err, publicDetail: 'could not index; send again later' });
     }
     const { replaced } = outcome;
     if (outcome.replacedPath !== undefined) await unlink(path.join(dirs.archive, outcome.replacedPath)).catch(() => undefined);
