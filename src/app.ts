@@ -159,6 +159,9 @@ export class Gateway {
               log: log.child({ component: 'mail' }),
             });
       this.#mail = mail;
+      if (mail !== undefined && config.queue.driver === 'redis' && !config.queue.runWorkers) {
+        log.warn('the e-mail relay sends from the gateway process, but queue.runWorkers is false: mails will wait; set it true');
+      }
       const catalog = jobCatalog({ config, log, clock: this.clock, ...(mail === undefined ? {} : { afterStudyStable: (tx, uid) => mail.routeStable(tx, uid) }) });
       for (const definition of [...catalog.definitions, ...(mail?.jobDefinitions() ?? []), ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
 
