@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
@@ -136,7 +136,15 @@ export class MailInbox {
     }
     // RFC 1939: deletions take effect at QUIT; a session that breaks before leaves the mails (handled: deleted next time).
     const now = clock.now().toISOString();
-    for (const id of deleted) mail.updateInbound(id, { deletedAt: now }, now);
+    for (const id of deleted) {
+      mail.updateInbound(id, { deletedAt: now }, now);
+      // What was imported lives in the archive now; a quarantined mail is kept as it came, for the admin.
+      const row = mail.inboundById(id);
+      if (row !== undefined && row.state !== InboundState.Quarantined && row.rawPath !== null) {
+        await unlink(row.rawPath).catch(() => undefined);
+        mail.updateInbound(id, { rawPath: null }, now);
+      }
+    }
   }
 
   async #download(client: Pop3Client, number: number, uid: string): Promise<InboundMail> {

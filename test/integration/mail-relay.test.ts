@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { datasetBytes, makeInstance } from '../../fixtures/instances.ts';
@@ -309,6 +309,8 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     await sentMails(siteA, study, 1);
     await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
 
+    const copy = readFileSync(servers.mails(servers.accounts.b)[0] as string);
+
     // 1. The download breaks off 20 KB into the mail: nothing recorded, nothing imported, the mail stays.
     proxy.cutAfterServerBytes(20_000);
     const broken = await inbox.poll();
@@ -335,7 +337,8 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.notEqual(repository.listInbound({ limit: 10, offset: 0 })[0]?.deletedAt, null);
 
     // 4. The same mail again under a new UIDL (resent): a duplicate by Message-ID, not imported again.
-    servers.deliver(servers.accounts.b, readFileSync(row?.rawPath as string));
+    assert.ok(!existsSync(row?.rawPath as string), 'an imported mail is not kept once deleted from the server');
+    servers.deliver(servers.accounts.b, copy);
     await inbox.poll();
     assert.equal(imported.length, 3);
     assert.equal(repository.listInbound({ limit: 10, offset: 0 })[0]?.state, 'duplicate');
