@@ -65,6 +65,8 @@ export class MailInbox {
   readonly #deps: InboxDeps;
   readonly #poller: Poller<InboxReport>;
   #report: InboxReport;
+  /** Set by a session that went through but left mails it could not handle. */
+  #sessionError: string | null = null;
 
   constructor(deps: InboxDeps, pollMs: number) {
     this.#deps = deps;
@@ -91,9 +93,10 @@ export class MailInbox {
 
   async #poll(): Promise<InboxReport> {
     const { mailbox, log } = this.#deps;
+    this.#sessionError = null;
     try {
       await this.#session();
-      this.#report.lastError = null;
+      this.#report.lastError = this.#sessionError;
     } catch (err) {
       this.#report.lastError = (err as Error).message;
       log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'mailbox poll failed');
@@ -108,6 +111,7 @@ export class MailInbox {
     const connect = this.#deps.connect ?? ((o: Pop3Options) => Pop3Client.connect(o));
     const client = await connect({ host: cfg.pop3.host, port: cfg.pop3.port, user: cfg.pop3.user, password: cfg.pop3.password, cert: mailbox.tls.cert, key: mailbox.tls.key, ca: mailbox.tls.ca });
     const deleted: number[] = [];
+    const failures: string[] = [];
     this.#report.serverCertificate = client.serverCertificate?.toString() ?? null;
     try {
       const sizes = await client.list();
@@ -123,13 +127,23 @@ export class MailInbox {
           }
           row = await this.#download(client, number, uid);
         }
-        if (row.state === InboundState.Stored) row = await this.#handle(row);
+        if (row.state === InboundState.Stored) {
+          try {
+            row = await this.#handle(row);
+          } catch (err) {
+            // Stays stored, on disk and on the server, and is tried again at the next poll; the others go on.
+            failures.push((err as Error).message);
+            log.error({ mailbox: cfg.name, inboundId: row.id, err: (err as Error).message }, 'received mail could not be handled; tried again at the next poll');
+            continue;
+          }
+        }
         if (handled.includes(row.state)) {
           await client.delete(number);
           deleted.push(row.id);
         }
       }
       await client.quit();
+      if (failures.length > 0) this.#sessionError = `${failures.length} mail(s) could not be handled: ${failures[0]}`;
     } catch (err) {
       client.close();
       throw err;
