@@ -1,4 +1,5 @@
-// Makes sure the programs the tests talk to are installed: real DICOM peers, a real Redis, openssl.
+// Makes sure the programs the tests talk to are installed: real DICOM peers, a real Redis, openssl,
+// real mail servers (Postfix, Dovecot).
 // Run as root on Debian, it installs what is missing; otherwise it says what to install.
 import { execFileSync, spawnSync } from 'node:child_process';
 
@@ -10,6 +11,10 @@ export const testPackages: readonly { pkg: string; program: string }[] = [
   // Rendering: video encoding and probing, JPEG 2000 fixtures and references.
   { pkg: 'ffmpeg', program: 'ffmpeg' },
   { pkg: 'libgdcm-tools', program: 'gdcmconv' },
+  // The e-mail relay's tests run a real Postfix and Dovecot.
+  { pkg: 'postfix', program: 'postfix' },
+  { pkg: 'dovecot-core', program: 'dovecot' },
+  { pkg: 'dovecot-pop3d', program: '/usr/lib/dovecot/pop3' },
 ];
 
 function has(program: string): boolean {
@@ -25,6 +30,10 @@ if (missing.length > 0) {
   }
   process.stdout.write(`installing ${missing.join(' ')} ...\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // Postfix's installer asks what kind of mail system this is; the tests write their own config.
+  if (missing.includes('postfix') && has('debconf-set-selections')) {
+    execFileSync('debconf-set-selections', { input: 'postfix postfix/main_mailer_type select No configuration\npostfix postfix/mailname string mail.test\n', stdio: ['pipe', 'inherit', 'inherit'] });
+  }
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
 }

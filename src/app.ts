@@ -1,7 +1,8 @@
 import path from 'node:path';
 import dimse from 'dcmjs-dimse';
+import { Router } from 'express';
 import type { DestinationStream } from 'pino';
-import { ArchiveStore, DiskGuard, ImportFolder, StorageCommitments, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
+import { ArchiveStore, DiskGuard, importPart10File, ImportFolder, StorageCommitments, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
@@ -11,6 +12,8 @@ import { DicomListener, mppsService, storageCommitmentService, storageService, v
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { folderRouter } from './http/folder-router.ts';
+import { mailRouter, studySendRouter } from './http/mail-router.ts';
+import { MailRelay } from './mail/index.ts';
 import { patientsRouter } from './http/patients-router.ts';
 import { recordsRouter } from './http/records-router.ts';
 import { assignmentSettings, PatientAssigner, RecordsService } from './records/index.ts';
@@ -66,6 +69,7 @@ export class Gateway {
   #worklist: WorklistService | undefined;
   #jobs: JobQueue | undefined;
   #records: RecordsService | undefined;
+  #mail: MailRelay | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
   readonly #options: GatewayOptions;
@@ -106,6 +110,11 @@ export class Gateway {
   get records(): RecordsService {
     if (this.#records === undefined) throw new Error('gateway not started');
     return this.#records;
+  }
+
+  /** The e-mail relay; undefined when no mailbox is configured. */
+  get mail(): MailRelay | undefined {
+    return this.#mail;
   }
 
   async start(): Promise<ListeningPorts> {
@@ -160,6 +169,29 @@ export class Gateway {
         log: log.child({ component: 'records' }),
       });
       this.#records = records;
+      const archiveRepository = new ArchiveRepository(db);
+      // The relay's job types must register before the queue starts; it imports through the archive store built below.
+      let archiveStore: ArchiveStore | undefined;
+      const mail =
+        config.mail.mailboxes.length === 0
+          ? undefined
+          : new MailRelay({
+              config: config.mail,
+              db,
+              archive: archiveRepository,
+              jobs,
+              dirs: { archive: this.layout.archive, mail: this.layout.mail },
+              importFile: (file, source) => {
+                if (archiveStore === undefined) throw new Error('the archive is not ready');
+                return importPart10File(archiveStore, file, source);
+              },
+              clock: this.clock,
+              log: log.child({ component: 'mail' }),
+            });
+      this.#mail = mail;
+      if (mail !== undefined && config.queue.driver === 'redis' && !config.queue.runWorkers) {
+        log.warn('the e-mail relay sends from the gateway process, but queue.runWorkers is false: mails will wait; set it true');
+      }
       // Rendered files go to the patient record in the transaction that records them.
       const catalog = jobCatalog({
         config,
@@ -167,9 +199,11 @@ export class Gateway {
         clock: this.clock,
         renderer,
         rendered: { repository: derivedFiles, onRendered: (tx, rendered) => void records.fileRendered(tx, rendered) },
+        ...(mail === undefined ? {} : { afterStudyStable: (tx, uid) => mail.routeStable(tx, uid) }),
       });
       const given = this.#options.jobs?.definitions ?? [];
-      for (const definition of [...catalog.definitions.filter((d) => !given.some((g) => g.type === d.type)), ...given]) jobs.register(definition);
+      const definitions = [...catalog.definitions, ...(mail?.jobDefinitions() ?? [])];
+      for (const definition of [...definitions.filter((d) => !given.some((g) => g.type === d.type)), ...given]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
       devices.syncFromConfig(config.devices);
@@ -221,7 +255,6 @@ export class Gateway {
       for (const schedule of [...catalog.schedules, ...(this.#options.jobs?.schedules ?? [])]) jobs.schedule(schedule);
       this.health.register('jobs', () => jobs.health());
 
-      const archiveRepository = new ArchiveRepository(db);
       const diskGuard = new DiskGuard({ dir: this.layout.archive, minFreeMb: config.archive.minFreeMb });
       await diskGuard.check();
       this.health.register('archive', () => diskGuard.health());
@@ -238,6 +271,12 @@ export class Gateway {
         onIndexed: studyOrderLinker({ worklist: worklistRepository, archive: archiveRepository, stepFollowsImages: config.worklist.stepFollowsImages }),
       });
       await archive.removeLeftovers();
+      archiveStore = archive;
+      if (mail !== undefined) {
+        mail.start();
+        this.#stoppables.push({ name: 'mail', stop: () => mail.stop() });
+        this.health.register('mail', () => mail.health());
+      }
       const stability = new StudyStability({
         db,
         repository: archiveRepository,
@@ -315,7 +354,8 @@ export class Gateway {
             jobs: jobsRouter(jobs),
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': folderRouter(folder, 'no worklist folder is configured (worklist.folder)'),
-            studies: studiesRouter(archiveRepository),
+            studies: Router().use(studiesRouter(archiveRepository), studySendRouter(mail)),
+            ...(mail === undefined ? {} : { mail: mailRouter(mail) }),
             patients: patientsRouter(new PatientRepository(db)),
             records: recordsRouter(records),
             'storage-commitments': storageCommitmentsRouter(commitmentRepository),

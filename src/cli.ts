@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { Gateway } from './app.ts';
-import { ConfigError, loadConfigFromProcess, maskSecrets, type LoadedConfig } from './config/index.ts';
+import { ConfigError, defaultSecretKeyFile, loadConfigFromProcess, loadSecretKey, maskSecrets, sealSecret, type LoadedConfig } from './config/index.ts';
 import { version } from './version.ts';
 import { WorkerProcess } from './worker.ts';
 
@@ -15,6 +15,8 @@ Commands:
                  same data volume; --types render,video limits them to these job types
   check-config   validate the configuration and print it with secrets masked
                  (exit 0 if valid, 2 listing every problem)
+  seal-secret    read a secret (a password) on standard input and print it sealed, enc:v1:...,
+                 for the config file; makes the key file (secretKeyFile) if there is none
   version        print the version
   help           this text
 
@@ -125,6 +127,20 @@ export async function runCli(argv: string[]): Promise<number> {
       const loaded = load(values.config);
       if (loaded === undefined) return ExitCode.Usage;
       process.stdout.write(`# ${loaded.file ?? 'built-in defaults'} with environment overrides: valid\n${stringify(maskSecrets(loaded.config))}`);
+      return ExitCode.Ok;
+    }
+    case 'seal-secret': {
+      const loaded = load(values.config);
+      if (loaded === undefined) return ExitCode.Usage;
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      if (secret === '') {
+        process.stderr.write('nothing to seal: give the secret on standard input\n');
+        return ExitCode.Usage;
+      }
+      const keyFile = loaded.config.secretKeyFile ?? defaultSecretKeyFile(loaded.config.dataDir);
+      process.stdout.write(`${sealSecret(secret, loadSecretKey(keyFile, true))}\n`);
       return ExitCode.Ok;
     }
     case 'worker': {

@@ -11,6 +11,8 @@ export interface DataLayout {
   incoming: string;
   logs: string;
   backups: string;
+  /** The e-mail relay: received mails as they arrived (`inbox/`), mails being built and opened. */
+  mail: string;
 }
 
 export function dataLayout(root: string): DataLayout {
@@ -22,13 +24,14 @@ export function dataLayout(root: string): DataLayout {
     incoming: path.join(root, 'incoming'),
     logs: path.join(root, 'logs'),
     backups: path.join(root, 'backups'),
+    mail: path.join(root, 'mail'),
   };
 }
 
 /** Creates the directories and fails early, with the path, if the data directory is not writable. */
 export function prepareDataDir(layout: DataLayout): void {
   try {
-    for (const dir of [layout.root, layout.archive, layout.derived, layout.incoming, layout.logs, layout.backups]) {
+    for (const dir of [layout.root, layout.archive, layout.derived, layout.incoming, layout.logs, layout.backups, layout.mail]) {
       mkdirSync(dir, { recursive: true });
     }
     accessSync(layout.root, constants.W_OK);

@@ -1,3 +1,4 @@
+import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout } from './data-dir.ts';
@@ -25,6 +26,8 @@ export interface JobCatalogDeps {
   renderer?: Renderer;
   /** Gateway process only: where rendered files are recorded, and what follows in that transaction. */
   rendered?: { repository: DerivedFileRepository; onRendered?: OnRendered };
+  /** Gateway process only: what follows a study's completion in its transaction (the mail relay's routing). */
+  afterStudyStable?: (tx: DatabaseSync, studyInstanceUid: string) => void;
 }
 
 /**
@@ -38,7 +41,7 @@ export function jobCatalog(deps: JobCatalogDeps): JobCatalog {
     definitions: [
       worklistCleanupJob({ clock: deps.clock, timeZone: deps.config.gateway.timezone, cleanup: deps.config.worklist.cleanup }),
       renderJob({ renderer, clock: deps.clock, ...(deps.rendered ?? {}) }),
-      studyStableJob(),
+      studyStableJob(deps.afterStudyStable === undefined ? {} : { afterStable: deps.afterStudyStable }),
       recordsExportJob({ export: deps.config.records.export, dataDir: deps.config.dataDir }),
       recordsWebhookJob({ webhook: deps.config.records.webhook, clock: deps.clock }),
       storageCommitmentReportJob({

@@ -1,12 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from '../poller.ts';
 import type { ArchiveStore } from './archive-store.ts';
-import { readPart10Meta } from './part10-meta.ts';
+import { importPart10File } from './part10-import.ts';
 
 export interface ImportFolderDeps {
   folder: string;
@@ -80,35 +79,15 @@ export class ImportFolder {
 
   async #importOne(name: string): Promise<void> {
     const file = path.join(this.#deps.folder, name);
-    let size: number;
     try {
       const s = await stat(file);
       // File times are the file system's (real time): a file still being copied is left for later.
       if (Date.now() - s.mtimeMs < this.#deps.settleMs) return;
-      size = s.size;
     } catch {
       return;
     }
     try {
-      const head = Buffer.alloc(Math.min(size, 64 * 1024));
-      const handle = await open(file, 'r');
-      try {
-        await handle.read(head, 0, head.length, 0);
-      } finally {
-        await handle.close();
-      }
-      const meta = readPart10Meta(head);
-      const request = { sopClassUid: meta.sopClassUid, sopInstanceUid: meta.sopInstanceUid, transferSyntaxUid: meta.transferSyntaxUid, callingAeTitle: '', associationId: 'import-folder' };
-      const incoming = this.#deps.archive.begin(request);
-      try {
-        for await (const chunk of createReadStream(file, { start: meta.datasetOffset })) {
-          if (!incoming.write(chunk as Buffer)) await new Promise<void>((resolve) => incoming.onDrain(resolve));
-        }
-      } catch (err) {
-        await incoming.discard();
-        throw err;
-      }
-      const outcome = await this.#deps.archive.complete(incoming, request);
+      const outcome = await importPart10File(this.#deps.archive, file, { callingAeTitle: '', associationId: 'import-folder' });
       if (this.#deps.afterImport === 'delete') await unlink(file);
       else await rename(file, await this.#free(path.join(this.#deps.folder, processedDir), name));
       this.#report.imported++;

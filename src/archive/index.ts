@@ -9,3 +9,4 @@ export { StudyStability } from './study-stability.ts';
 export { StorageCommitments, type StorageCommitmentsDeps } from './storage-commitment.ts';
 export { storageCommitmentReportJob, storageCommitmentReportType } from './storage-commitment-job.ts';
 export { studyStableJob, studyStableType, type StudyStablePayload } from './study-stable-job.ts';
+export { importPart10File } from './part10-import.ts';

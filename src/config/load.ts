@@ -5,6 +5,7 @@ import { ErrorCode, GatewayError, type FieldIssue } from '../domain/errors.ts';
 import { toFieldIssues } from '../domain/validation.ts';
 import { applyEnvOverrides, type Env } from './env.ts';
 import { configSchema, type GatewayConfig } from './schema.ts';
+import { defaultSecretKeyFile, openSealedValues } from './secrets.ts';
 
 export const defaultConfigPath = 'config/gateway.yaml';
 
@@ -81,6 +82,9 @@ export function loadConfig(options: LoadOptions): LoadedConfig {
   }
   const config = result.data;
   config.dataDir = path.resolve(options.cwd, config.dataDir);
+  if (config.secretKeyFile !== undefined) config.secretKeyFile = path.resolve(options.cwd, config.secretKeyFile);
+  const sealed = openSealedValues(config as unknown as Record<string, unknown>, config.secretKeyFile ?? defaultSecretKeyFile(config.dataDir));
+  if (sealed.length > 0) throw new ConfigError(file, sealed);
   return { config, file };
 }
 

@@ -42,10 +42,69 @@ const tlsSchema = z
 /** Transfer syntax UIDs; dots and digits only. */
 const uidSchema = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a UID is digits separated by dots').max(64);
 
+/** An e-mail address as the relay needs it: local@domain, nothing else. */
+const mailAddressSchema = z.string().regex(/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/, 'an e-mail address such as site@example.org').max(254);
+const pemFileSchema = z.string().min(1, 'a path to a PEM file');
+
+/** One of our mailboxes: where we send from and collect our mail, and our S/MIME identity. */
+export const mailboxSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - only'),
+    address: mailAddressSchema,
+    smtp: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(587),
+        /** starttls (ports 25, 587) or tls (implicit TLS, port 465, RFC 8314); never plain text. */
+        security: z.enum(['starttls', 'tls']).default('starttls'),
+      })
+      .strict(),
+    pop3: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(995),
+        user: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .strict(),
+    /** Our TLS client certificate and key for both servers, and the CA that verifies the servers. */
+    tls: z.object({ cert: pemFileSchema, key: pemFileSchema, ca: pemFileSchema }).strict(),
+    /** Our S/MIME certificate and key: we sign with them and partners encrypt to them. */
+    smime: z.object({ cert: pemFileSchema, key: pemFileSchema }).strict(),
+    pollSeconds: z.number().min(1).max(86_400).default(60),
+  })
+  .strict();
+
+const mailSchema = z
+  .object({
+    mailboxes: z.array(mailboxSchema).default([]),
+    /** A received mail larger than this is not downloaded (it stays on the server, reported). */
+    maxInboundMb: z.number().int().min(1).max(100_000).default(2048),
+    /** Parts of one received mail (DICOM files plus the manifest) at most. */
+    maxParts: z.number().int().min(2).max(100_000).default(20_000),
+    /** Certificates (ours, partners', the servers') expiring within this many days are warned about. */
+    expiryWarningDays: z.number().int().min(1).max(365).default(30),
+    /** Outgoing mails that fail with a 4xx answer are tried this many times in all. */
+    sendAttempts: z.number().int().min(1).max(100).default(10),
+    /** After importing a partner's mail, send a signed receipt (an MDN, RFC 8098) back; receipts that come back mark our mails acknowledged. */
+    sendReceipts: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((mail, ctx) => {
+    const names = new Set<string>();
+    (Array.isArray(mail.mailboxes) ? mail.mailboxes : []).forEach((m, i) => {
+      if (typeof m?.name !== 'string') return;
+      if (names.has(m.name)) ctx.addIssue({ code: 'custom', path: ['mailboxes', i, 'name'], message: `mailbox name "${m.name}" is used twice`, input: m.name });
+      names.add(m.name);
+    });
+  });
+
 export const configSchema = z
   .object({
     /** Every piece of state lives here: database, archive, derived files, logs, backups. */
     dataDir: z.string().min(1).default('./data'),
+    /** The key that opens sealed values (`enc:v1:...`) of this file; default `<dataDir>/secret.key`. */
+    secretKeyFile: z.string().min(1).optional(),
     gateway: z
       .object({
         aeTitle: aeTitleSchema.default('DICOM_GATEWAY'),
@@ -213,6 +272,7 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: 'queue.driver is redis but redisUrl is missing', input: q });
         }
       }),
+    mail: mailSchema.prefault({}),
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -138,6 +138,12 @@ export class ArchiveRepository {
     return row === undefined ? undefined : toInstance(row);
   }
 
+  /** The instances of a study with their series' modality, in series and instance order (the e-mail relay sends them). */
+  instancesOfStudy(studyInstanceUid: string, tx: DatabaseSync = this.#db.sqlite): (StoredInstance & { modality: string })[] {
+    const rows = this.#prepare(tx, `SELECT i.*, se.series_instance_uid, st.study_instance_uid, se.modality FROM instances i JOIN series se ON se.id = i.series_ref JOIN studies st ON st.id = se.study_ref WHERE st.study_instance_uid = ? ORDER BY se.series_number, se.id, i.instance_number, i.id`).all(studyInstanceUid) as unknown as (InstanceRow & { modality: string })[];
+    return rows.map((r) => ({ ...toInstance(r), modality: r.modality }));
+  }
+
   /**
    * The instance's patient. The PVS is the source of truth for demographics: an import creates a
    * patient, never rewrites one. Without a Patient ID there is no key to share: each study gets a

@@ -39,22 +39,36 @@ export interface TestCertificates {
   clientCert: string;
 }
 
+/** Runs openssl; throws with its output when it fails. */
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { stdio: 'pipe' });
+}
+
+/** A throwaway CA (`ca.crt`, `ca.key` in `dir`). */
+export function makeCa(dir: string, name = 'ca', subject = '/CN=Test CA'): { cert: string; key: string } {
+  const f = (n: string): string => path.join(dir, n);
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '2', '-subj', subject);
+  return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
+}
+
+/**
+ * A key and a certificate signed by `ca`, with the given extensions (openssl extension lines).
+ * `days: 0` makes one that expires at once (valid for no time at all).
+ */
+export function issueCertificate(dir: string, ca: { cert: string; key: string }, name: string, subject: string, extensions: string, days = 2): { cert: string; key: string } {
+  const f = (n: string): string => path.join(dir, n);
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subject);
+  writeFileSync(f(`${name}.ext`), extensions);
+  openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', f(`${name}.crt`), '-days', String(days), '-extfile', f(`${name}.ext`));
+  return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
+}
+
 /** A throwaway CA with a server certificate for 127.0.0.1/localhost and a client certificate. */
 export function makeCertificates(dir: string): TestCertificates {
-  const f = (name: string): string => path.join(dir, name);
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'pipe' });
-  };
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=Test CA');
-  for (const [name, cn, ext] of [
-    ['server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n'],
-    ['client', 'MODALITY1', 'extendedKeyUsage=clientAuth\n'],
-  ] as const) {
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    execFileSync('sh', ['-c', `printf '${ext}' > ${f(`${name}.ext`)}`]);
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${name}.crt`), '-days', '2', '-extfile', f(`${name}.ext`));
-  }
-  return { caCert: f('ca.crt'), serverKey: f('server.key'), serverCert: f('server.crt'), clientKey: f('client.key'), clientCert: f('client.crt') };
+  const ca = makeCa(dir);
+  const server = issueCertificate(dir, ca, 'server', '/CN=localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  const client = issueCertificate(dir, ca, 'client', '/CN=MODALITY1', 'extendedKeyUsage=clientAuth\n');
+  return { caCert: ca.cert, serverKey: server.key, serverCert: server.cert, clientKey: client.key, clientCert: client.cert };
 }
 
 /**

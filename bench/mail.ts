@@ -1,0 +1,124 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, tempDir, type Measurement, type Workload } from './support.ts';
+
+const MiB = 1024 * 1024;
+const fileCount = 100;
+const fileSize = 2 * MiB;
+
+function openssl(args: readonly string[]): void {
+  execFileSync('openssl', args, { stdio: 'pipe' });
+}
+
+function certificates(dir: string): Record<'ca' | 'a' | 'b', { cert: string; key: string }> {
+  const f = (n: string): string => path.join(dir, n);
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=Bench CA']);
+  for (const n of ['a', 'b']) {
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${n}.key`), '-out', f(`${n}.csr`), '-subj', `/CN=${n}`]);
+    openssl(['x509', '-req', '-in', f(`${n}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f(`${n}.crt`), '-days', '2']);
+  }
+  return { ca: { cert: f('ca.crt'), key: f('ca.key') }, a: { cert: f('a.crt'), key: f('a.key') }, b: { cert: f('b.crt'), key: f('b.key') } };
+}
+
+/** The same content as a MIME entity for openssl (multipart/mixed of base64 parts), written piece by piece. */
+function mixedFile(files: readonly string[], out: string): void {
+  const fd = openSync(out, 'w');
+  writeSync(fd, 'Content-Type: multipart/mixed; boundary="B"\r\n\r\n');
+  for (const [i, file] of files.entries()) {
+    writeSync(fd, `--B\r\nContent-Type: application/dicom; name="IM${String(i + 1).padStart(6, '0')}.dcm"\r\nContent-Transfer-Encoding: base64\r\n\r\n`);
+    writeSync(fd, `${(readFileSync(file).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')}\r\n`, null, 'latin1');
+  }
+  writeSync(fd, '--B--\r\n');
+  closeSync(fd);
+}
+
+/** Runs a command under GNU time; returns wall ms and its peak RSS in bytes. */
+function measured(program: string, args: readonly string[]): Promise<{ ms: number; peakRss: number }> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M', program, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0) reject(new Error(`${program} exited with ${code}: ${stderr}`));
+      else resolve({ ms, peakRss: Number(stderr.trim().split('\n').at(-1)) * 1024 });
+    });
+  });
+}
+
+function ours(args: readonly string[], child = './mail-build.ts'): Promise<{ ms: number; peakRss: number; rssBefore: number }> {
+  const script = fileURLToPath(new URL(child, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`mail-build exited with ${code}: ${stderr}`));
+      else resolve(JSON.parse(stdout) as { ms: number; peakRss: number; rssBefore: number });
+    });
+  });
+}
+
+export const mailWorkload: Workload = {
+  name: 'mail',
+  description: `sign (SHA-256) and encrypt (AES-256) a ${(fileCount * fileSize) / MiB} MB study of ${fileCount} files as one DICOM e-mail, and open it again, vs openssl cms`,
+  async run(ctx): Promise<Measurement[]> {
+    const dir = tempDir('bench-mail-');
+    try {
+      const certs = certificates(dir);
+      const studyDir = path.join(dir, 'study');
+      mkdirSync(studyDir);
+      const files = Array.from({ length: fileCount }, (_, i) => {
+        const file = path.join(studyDir, `f${String(i).padStart(4, '0')}.dcm`);
+        const fd = openSync(file, 'w');
+        writeSync(fd, randomBytes(fileSize));
+        closeSync(fd);
+        return file;
+      });
+      mixedFile(files, path.join(dir, 'mixed.mime'));
+      const oursMs: number[] = [];
+      const oursRss: number[] = [];
+      const peerMs: number[] = [];
+      const peerRss: number[] = [];
+      const readMs: number[] = [];
+      const readRss: number[] = [];
+      const peerReadMs: number[] = [];
+      const peerReadRss: number[] = [];
+      for (let round = 0; round < Math.min(ctx.rounds, 3); round++) {
+        const o = await ours([studyDir, certs.a.cert, certs.a.key, certs.b.cert, path.join(dir, 'ours.eml')]);
+        oursMs.push(o.ms);
+        oursRss.push(o.peakRss / MiB);
+        const sign = await measured('openssl', ['cms', '-sign', '-in', path.join(dir, 'mixed.mime'), '-signer', certs.a.cert, '-inkey', certs.a.key, '-md', 'sha256', '-out', path.join(dir, 'signed.eml')]);
+        const encrypt = await measured('openssl', ['cms', '-encrypt', '-in', path.join(dir, 'signed.eml'), '-aes256', '-out', path.join(dir, 'peer.eml'), certs.b.cert]);
+        peerMs.push(sign.ms + encrypt.ms);
+        peerRss.push(Math.max(sign.peakRss, encrypt.peakRss) / MiB);
+        // Receiving: our mail opened by us, and by openssl (decrypt, then verify).
+        const r = await ours([path.join(dir, 'ours.eml'), path.join(dir, 'read-work'), certs.b.cert, certs.b.key, certs.a.cert], './mail-read.ts');
+        readMs.push(r.ms);
+        readRss.push(r.peakRss / MiB);
+        const decrypt = await measured('openssl', ['cms', '-decrypt', '-in', path.join(dir, 'ours.eml'), '-recip', certs.b.cert, '-inkey', certs.b.key, '-out', path.join(dir, 'decrypted.eml')]);
+        const verify = await measured('openssl', ['cms', '-verify', '-in', path.join(dir, 'decrypted.eml'), '-CAfile', certs.ca.cert, '-out', path.join(dir, 'content.mime')]);
+        peerReadMs.push(decrypt.ms + verify.ms);
+        peerReadRss.push(Math.max(decrypt.peakRss, verify.peakRss) / MiB);
+        ctx.log(`round ${round + 1}: reading ours ${r.ms.toFixed(0)} ms, peak ${(r.peakRss / MiB).toFixed(0)} MiB; openssl ${(decrypt.ms + verify.ms).toFixed(0)} ms, ${(Math.max(decrypt.peakRss, verify.peakRss) / MiB).toFixed(0)} MiB`);
+        ctx.log(`round ${round + 1}: ours ${o.ms.toFixed(0)} ms, peak ${(o.peakRss / MiB).toFixed(0)} MiB (${(o.rssBefore / MiB).toFixed(0)} MiB before building); openssl ${(sign.ms + encrypt.ms).toFixed(0)} ms, ${(Math.max(sign.peakRss, encrypt.peakRss) / MiB).toFixed(0)} MiB`);
+      }
+      ctx.log(`median peak RSS: ours ${median(oursRss).toFixed(0)} MiB (a Node process, runtime included), openssl ${median(peerRss).toFixed(0)} MiB`);
+      return [
+        { name: `sign + encrypt ${(fileCount * fileSize) / MiB} MB`, unit: 'ms', ours: oursMs, peer: peerMs, peerName: 'openssl cms' },
+        { name: 'peak RSS of the process', unit: 'MiB', ours: oursRss, peer: peerRss, peerName: 'openssl cms' },
+        { name: `receive: decrypt + verify + manifest + decode ${(fileCount * fileSize) / MiB} MB (openssl: -decrypt then -verify)`, unit: 'ms', ours: readMs, peer: peerReadMs, peerName: 'openssl cms' },
+        { name: 'receive: peak RSS of the process', unit: 'MiB', ours: readRss, peer: peerReadRss, peerName: 'openssl cms' },
+      ];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,246 @@
+import type { DatabaseSync } from 'node:sqlite';
+import type { Database } from './database.ts';
+
+export interface MailPartner {
+  id: number;
+  name: string;
+  address: string;
+  certificate: string;
+  mailbox: string;
+  maxMailBytes: number;
+  routes: { devices: string[]; modalities: string[] };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type NewPartner = Omit<MailPartner, 'id' | 'createdAt' | 'updatedAt'>;
+
+export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed', Acknowledged: 'acknowledged' } as const;
+export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
+
+export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt' } as const;
+export type InboundState = (typeof InboundState)[keyof typeof InboundState];
+
+export interface OutboundMail {
+  id: number;
+  sendId: string;
+  partnerName: string;
+  recipient: string;
+  mailbox: string;
+  studyInstanceUid: string;
+  part: number;
+  parts: number;
+  instanceIds: number[];
+  messageId: string;
+  trigger: 'api' | 'rule';
+  state: OutboundState;
+  size: number | null;
+  attempts: number;
+  lastError: string | null;
+  smtpResponse: string | null;
+  jobId: number | null;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+  acknowledgedAt: string | null;
+}
+
+export interface InboundMail {
+  id: number;
+  mailbox: string;
+  uidl: string;
+  messageId: string | null;
+  sender: string | null;
+  partnerName: string | null;
+  state: InboundState;
+  reason: string | null;
+  rawPath: string | null;
+  size: number;
+  files: number | null;
+  stored: number | null;
+  duplicates: number | null;
+  receivedAt: string;
+  updatedAt: string;
+  deletedAt: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+function toPartner(r: Row): MailPartner {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    address: r.address as string,
+    certificate: r.certificate as string,
+    mailbox: r.mailbox as string,
+    maxMailBytes: r.max_mail_bytes as number,
+    routes: { devices: JSON.parse(r.route_devices as string) as string[], modalities: JSON.parse(r.route_modalities as string) as string[] },
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+function toOutbound(r: Row): OutboundMail {
+  return {
+    id: r.id as number,
+    sendId: r.send_id as string,
+    partnerName: r.partner_name as string,
+    recipient: r.recipient as string,
+    mailbox: r.mailbox as string,
+    studyInstanceUid: r.study_instance_uid as string,
+    part: r.part as number,
+    parts: r.parts as number,
+    instanceIds: JSON.parse(r.instance_ids as string) as number[],
+    messageId: r.message_id as string,
+    trigger: r.trigger as 'api' | 'rule',
+    state: r.state as OutboundState,
+    size: r.size as number | null,
+    attempts: r.attempts as number,
+    lastError: r.last_error as string | null,
+    smtpResponse: r.smtp_response as string | null,
+    jobId: r.job_id as number | null,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+    sentAt: r.sent_at as string | null,
+    acknowledgedAt: r.acknowledged_at as string | null,
+  };
+}
+
+function toInbound(r: Row): InboundMail {
+  return {
+    id: r.id as number,
+    mailbox: r.mailbox as string,
+    uidl: r.uidl as string,
+    messageId: r.message_id as string | null,
+    sender: r.sender as string | null,
+    partnerName: r.partner_name as string | null,
+    state: r.state as InboundState,
+    reason: r.reason as string | null,
+    rawPath: r.raw_path as string | null,
+    size: r.size as number,
+    files: r.files as number | null,
+    stored: r.stored as number | null,
+    duplicates: r.duplicates as number | null,
+    receivedAt: r.received_at as string,
+    updatedAt: r.updated_at as string,
+    deletedAt: r.deleted_at as string | null,
+  };
+}
+
+/** Partners, and the mails sent and received. */
+export class MailRepository {
+  readonly #db: Database;
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  partners(tx: DatabaseSync = this.#db.sqlite): MailPartner[] {
+    return (this.#db.statement('SELECT * FROM mail_partners ORDER BY name', tx).all() as Row[]).map(toPartner);
+  }
+
+  partner(name: string): MailPartner | undefined {
+    const row = this.#db.statement('SELECT * FROM mail_partners WHERE name = ?').get(name) as Row | undefined;
+    return row === undefined ? undefined : toPartner(row);
+  }
+
+  partnerByAddress(address: string): MailPartner | undefined {
+    const row = this.#db.statement('SELECT * FROM mail_partners WHERE address = ? COLLATE NOCASE').get(address) as Row | undefined;
+    return row === undefined ? undefined : toPartner(row);
+  }
+
+  insertPartner(p: NewPartner, now: string): MailPartner {
+    this.#db
+      .statement('INSERT INTO mail_partners (name, address, certificate, mailbox, max_mail_bytes, route_devices, route_modalities, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(p.name, p.address, p.certificate, p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, now);
+    return this.partner(p.name) as MailPartner;
+  }
+
+  updatePartner(name: string, p: NewPartner, now: string): MailPartner | undefined {
+    const changes = this.#db
+      .statement('UPDATE mail_partners SET name = ?, address = ?, certificate = ?, mailbox = ?, max_mail_bytes = ?, route_devices = ?, route_modalities = ?, updated_at = ? WHERE name = ?')
+      .run(p.name, p.address, p.certificate, p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, name).changes;
+    return Number(changes) === 0 ? undefined : this.partner(p.name);
+  }
+
+  deletePartner(name: string): boolean {
+    return Number(this.#db.statement('DELETE FROM mail_partners WHERE name = ?').run(name).changes) > 0;
+  }
+
+  insertOutbound(tx: DatabaseSync, m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt'> & { partnerId: number }, now: string): number {
+    const result = this.#db
+      .statement(
+        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        tx,
+      )
+      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), m.messageId, m.trigger, OutboundState.Queued, now, now);
+    return Number(result.lastInsertRowid);
+  }
+
+  setOutboundJob(tx: DatabaseSync, id: number, jobId: number): void {
+    this.#db.statement('UPDATE mail_outbound SET job_id = ? WHERE id = ?', tx).run(jobId, id);
+  }
+
+  outbound(id: number): OutboundMail | undefined {
+    const row = this.#db.statement('SELECT * FROM mail_outbound WHERE id = ?').get(id) as Row | undefined;
+    return row === undefined ? undefined : toOutbound(row);
+  }
+
+  listOutbound(q: { state?: OutboundState; partner?: string; study?: string; limit: number; offset: number }): OutboundMail[] {
+    const rows = this.#db
+      .statement('SELECT * FROM mail_outbound WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR partner_name = ?2) AND (?3 IS NULL OR study_instance_uid = ?3) ORDER BY id DESC LIMIT ?4 OFFSET ?5')
+      .all(q.state ?? null, q.partner ?? null, q.study ?? null, q.limit, q.offset) as Row[];
+    return rows.map(toOutbound);
+  }
+
+  /** Records an attempt's outcome. */
+  updateOutbound(id: number, change: { state: OutboundState; size?: number | null; lastError?: string | null; smtpResponse?: string | null; sentAt?: string | null; attempt?: boolean }, now: string): void {
+    this.#db
+      .statement('UPDATE mail_outbound SET state = ?, size = COALESCE(?, size), last_error = ?, smtp_response = COALESCE(?, smtp_response), sent_at = COALESCE(?, sent_at), attempts = attempts + ?, updated_at = ? WHERE id = ?')
+      .run(change.state, change.size ?? null, change.lastError ?? null, change.smtpResponse ?? null, change.sentAt ?? null, change.attempt === true ? 1 : 0, now, id);
+  }
+
+  /** A partner's receipt for a mail we sent to it; false when no such sent mail is known. */
+  acknowledge(recipient: string, messageId: string, at: string): boolean {
+    const result = this.#db
+      .statement("UPDATE mail_outbound SET state = 'acknowledged', acknowledged_at = ?, updated_at = ? WHERE message_id = ? AND recipient = ? COLLATE NOCASE AND state IN ('sent', 'acknowledged')")
+      .run(at, at, messageId, recipient);
+    return Number(result.changes) > 0;
+  }
+
+  inbound(mailbox: string, uidl: string): InboundMail | undefined {
+    const row = this.#db.statement('SELECT * FROM mail_inbound WHERE mailbox = ? AND uidl = ?').get(mailbox, uidl) as Row | undefined;
+    return row === undefined ? undefined : toInbound(row);
+  }
+
+  inboundById(id: number): InboundMail | undefined {
+    const row = this.#db.statement('SELECT * FROM mail_inbound WHERE id = ?').get(id) as Row | undefined;
+    return row === undefined ? undefined : toInbound(row);
+  }
+
+  /** Another mail with this Message-ID already handled (imported) on this mailbox. */
+  importedWithMessageId(mailbox: string, messageId: string, exceptId: number): InboundMail | undefined {
+    const row = this.#db.statement("SELECT * FROM mail_inbound WHERE mailbox = ? AND message_id = ? AND id <> ? AND state = 'imported' LIMIT 1").get(mailbox, messageId, exceptId) as Row | undefined;
+    return row === undefined ? undefined : toInbound(row);
+  }
+
+  insertInbound(m: { mailbox: string; uidl: string; state: InboundState; rawPath: string | null; size: number; reason?: string }, now: string): InboundMail {
+    this.#db.statement('INSERT INTO mail_inbound (mailbox, uidl, state, raw_path, size, reason, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(m.mailbox, m.uidl, m.state, m.rawPath, m.size, m.reason ?? null, now, now);
+    return this.inbound(m.mailbox, m.uidl) as InboundMail;
+  }
+
+  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt' | 'rawPath'>>, now: string): void {
+    const current = this.inboundById(id);
+    if (current === undefined) return;
+    const next = { ...current, ...change };
+    this.#db
+      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, raw_path = ?, updated_at = ? WHERE id = ?')
+      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, next.rawPath, now, id);
+  }
+
+  listInbound(q: { state?: InboundState; mailbox?: string; limit: number; offset: number }): InboundMail[] {
+    const rows = this.#db
+      .statement('SELECT * FROM mail_inbound WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR mailbox = ?2) ORDER BY id DESC LIMIT ?3 OFFSET ?4')
+      .all(q.state ?? null, q.mailbox ?? null, q.limit, q.offset) as Row[];
+    return rows.map(toInbound);
+  }
+}

@@ -1,0 +1,100 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { InboundState, OutboundState } from '../db/index.ts';
+import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import { parseOrThrow } from '../domain/validation.ts';
+import type { MailRelay } from '../mail/index.ts';
+
+const page = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
+const uid = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a UID is digits separated by dots').max(64);
+const id = z.coerce.number().int().positive();
+
+const outboundQuery = z
+  .object({ state: z.enum(Object.values(OutboundState) as [string, ...string[]]).optional(), partner: z.string().min(1).optional(), study: uid.optional(), ...page })
+  .strict();
+const inboundQuery = z.object({ state: z.enum(Object.values(InboundState) as [string, ...string[]]).optional(), mailbox: z.string().min(1).optional(), ...page }).strict();
+/** The whole study, or only the chosen instances (SOP Instance UIDs). */
+const sendBody = z.object({ partner: z.string().min(1).max(100), instances: z.array(uid).min(1).max(100_000).optional() }).strict();
+
+function requireRelay(relay: MailRelay | undefined): MailRelay {
+  if (relay === undefined) throw new GatewayError(ErrorCode.NotFound, 'the e-mail relay is not configured (mail.mailboxes)');
+  return relay;
+}
+
+/**
+ * `/api/v1/mail`: partners (CRUD), our mailboxes (from the config: read-only, without passwords),
+ * mails sent (`messages`, with retry) and received (`received`), the certificates and their expiry.
+ */
+export function mailRouter(relay: MailRelay): Router {
+  const router = Router();
+  router.get('/partners', (_req, res) => {
+    res.json({ items: relay.partners.list() });
+  });
+  router.post('/partners', (req, res) => {
+    const partner = relay.partners.create(req.body);
+    res.status(201).location(`${req.baseUrl}/partners/${encodeURIComponent(partner.name)}`).json(partner);
+  });
+  router.get('/partners/:name', (req, res) => {
+    res.json(relay.partners.get(req.params.name));
+  });
+  router.put('/partners/:name', (req, res) => {
+    res.json(relay.partners.update(req.params.name, req.body));
+  });
+  router.delete('/partners/:name', (req, res) => {
+    relay.partners.delete(req.params.name);
+    res.status(204).end();
+  });
+  router.get('/mailboxes', (_req, res) => {
+    res.json({
+      items: [...relay.mailboxes.values()].map((m) => {
+        const { serverCertificate: _, ...report } = relay.inboxes.get(m.config.name)?.report() ?? { serverCertificate: null };
+        return { name: m.config.name, address: m.config.address, smtp: m.config.smtp, pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user }, pollSeconds: m.config.pollSeconds, inbox: report };
+      }),
+    });
+  });
+  router.post('/mailboxes/:name/poll', async (req, res) => {
+    const inbox = relay.inboxes.get(req.params.name);
+    if (inbox === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such mailbox');
+    const { serverCertificate: _, ...report } = await inbox.poll();
+    res.json(report);
+  });
+  router.get('/certificates', (_req, res) => {
+    res.json({ items: relay.certificates() });
+  });
+  router.get('/messages', (req, res) => {
+    const q = parseOrThrow(outboundQuery, req.query, 'query');
+    res.json({ items: relay.repository.listOutbound(q as Parameters<typeof relay.repository.listOutbound>[0]), limit: q.limit, offset: q.offset });
+  });
+  router.get('/messages/:id', (req, res) => {
+    const mail = relay.repository.outbound(parseOrThrow(id, req.params.id, 'id'));
+    if (mail === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such mail');
+    res.json(mail);
+  });
+  router.post('/messages/:id/retry', async (req, res) => {
+    res.json(await relay.outbound.retry(parseOrThrow(id, req.params.id, 'id')));
+  });
+  router.get('/received', (req, res) => {
+    const q = parseOrThrow(inboundQuery, req.query, 'query');
+    res.json({ items: relay.repository.listInbound(q as Parameters<typeof relay.repository.listInbound>[0]).map(({ rawPath: _, ...rest }) => rest), limit: q.limit, offset: q.offset });
+  });
+  router.get('/received/:id', (req, res) => {
+    const mail = relay.repository.inboundById(parseOrThrow(id, req.params.id, 'id'));
+    if (mail === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such mail');
+    const { rawPath: _, ...rest } = mail;
+    res.json(rest);
+  });
+  return router;
+}
+
+/** `POST /api/v1/studies/{StudyInstanceUID}/send` with `{"partner": name}`: queues the study's mails. */
+export function studySendRouter(relay: MailRelay | undefined): Router {
+  const router = Router();
+  router.post('/:studyUid/send', async (req, res) => {
+    const mail = requireRelay(relay);
+    const studyInstanceUid = parseOrThrow(uid, req.params.studyUid, 'study UID');
+    const body = parseOrThrow(sendBody, req.body, 'send request');
+    const mails = await mail.outbound.sendStudy({ studyInstanceUid, partner: body.partner, trigger: 'api', correlationId: req.correlationId, ...(body.instances === undefined ? {} : { instances: body.instances }) });
+    res.status(202).json({ items: mails });
+  });
+  return router;
+}

@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { StoreOutcome } from '../archive/index.ts';
+import type { Clock } from '../clock.ts';
+import { InboundState, type InboundMail, type MailRepository } from '../db/index.ts';
+import { isGatewayError } from '../domain/errors.ts';
+import type { Logger } from '../log.ts';
+import { Poller } from '../poller.ts';
+import type { Mailbox } from './identity.ts';
+import { readMailHeaders, readMessage } from './message-reader.ts';
+import { readReceipt } from './receipt.ts';
+import type { Partners } from './partners.ts';
+import { Pop3Client, type Pop3Options } from './pop3-client.ts';
+
+export interface InboxDeps {
+  mailbox: Mailbox;
+  mail: MailRepository;
+  partners: Partners;
+  /** Imports one received DICOM file the way a C-STORE is stored. */
+  importFile: (file: string, source: { callingAeTitle: string; associationId: string }) => Promise<StoreOutcome>;
+  /** Raw mails are kept here (the record of what arrived, quarantined ones included). */
+  inboxDir: string;
+  /** Decrypted content and decoded files while a mail is handled. */
+  workDir: string;
+  maxInboundBytes: number;
+  maxParts: number;
+  /** Called once a mail is imported (the relay queues the receipt to the partner). */
+  onImported?: (mail: InboundMail) => Promise<void>;
+  clock: Clock;
+  log: Logger;
+  connect?: (options: Pop3Options) => Promise<Pop3Client>;
+}
+
+export interface InboxReport {
+  mailbox: string;
+  /** The POP3 server's certificate as last seen (PEM), for the expiry report. */
+  serverCertificate: string | null;
+  lastPoll: string | null;
+  lastError: string | null;
+  imported: number;
+  quarantined: number;
+}
+
+const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt];
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Collects one mailbox over POP3S. Each mail is first stored durably (file fsync'd and renamed, then
+ * recorded), then opened (decrypted, verified against the pinned partner, manifest checked) and its
+ * DICOM files imported like C-STOREs; only a mail fully handled (imported, quarantined or a
+ * duplicate) is deleted from the server. A crash anywhere leaves the mail on the server or on disk
+ * with its record, and a mail already handled is never imported again: UIDLs and Message-IDs are
+ * remembered, and SOP Instance UIDs already stored count as duplicates.
+ */
+export class MailInbox {
+  readonly #deps: InboxDeps;
+  readonly #poller: Poller<InboxReport>;
+  #report: InboxReport;
+  /** Set by a session that went through but left mails it could not handle. */
+  #sessionError: string | null = null;
+
+  constructor(deps: InboxDeps, pollMs: number) {
+    this.#deps = deps;
+    this.#report = { mailbox: deps.mailbox.config.name, serverCertificate: null, lastPoll: null, lastError: null, imported: 0, quarantined: 0 };
+    this.#poller = new Poller(deps.clock, pollMs, () => this.#poll());
+  }
+
+  start(): void {
+    this.#poller.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#poller.stop();
+  }
+
+  report(): InboxReport {
+    return { ...this.#report };
+  }
+
+  /** One poll now (or the one under way). */
+  poll(): Promise<InboxReport> {
+    return this.#poller.run();
+  }
+
+  async #poll(): Promise<InboxReport> {
+    const { mailbox, log } = this.#deps;
+    this.#sessionError = null;
+    try {
+      await this.#session();
+      this.#report.lastError = this.#sessionError;
+    } catch (err) {
+      this.#report.lastError = (err as Error).message;
+      log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'mailbox poll failed');
+    }
+    this.#report.lastPoll = this.#deps.clock.now().toISOString();
+    return this.report();
+  }
+
+  async #session(): Promise<void> {
+    const { mailbox, mail, clock, log } = this.#deps;
+    const cfg = mailbox.config;
+    const connect = this.#deps.connect ?? ((o: Pop3Options) => Pop3Client.connect(o));
+    const client = await connect({ host: cfg.pop3.host, port: cfg.pop3.port, user: cfg.pop3.user, password: cfg.pop3.password, cert: mailbox.tls.cert, key: mailbox.tls.key, ca: mailbox.tls.ca });
+    const deleted: number[] = [];
+    const failures: string[] = [];
+    this.#report.serverCertificate = client.serverCertificate?.toString() ?? null;
+    try {
+      const sizes = await client.list();
+      for (const { number, uid } of await client.uidl()) {
+        if (this.#poller.stopped) break;
+        let row = mail.inbound(cfg.name, uid);
+        const size = sizes.get(number) ?? 0;
+        if (row === undefined) {
+          if (size > this.#deps.maxInboundBytes) {
+            mail.insertInbound({ mailbox: cfg.name, uidl: uid, state: InboundState.TooLarge, rawPath: null, size, reason: `larger than mail.maxInboundMb (${size} bytes); left on the server` }, clock.now().toISOString());
+            log.warn({ mailbox: cfg.name, size }, 'received mail too large: left on the server');
+            continue;
+          }
+          row = await this.#download(client, number, uid);
+        }
+        if (row.state === InboundState.Stored) {
+          try {
+            row = await this.#handle(row);
+          } catch (err) {
+            // Stays stored, on disk and on the server, and is tried again at the next poll; the others go on.
+            failures.push((err as Error).message);
+            log.error({ mailbox: cfg.name, inboundId: row.id, err: (err as Error).message }, 'received mail could not be handled; tried again at the next poll');
+            continue;
+          }
+        }
+        if (handled.includes(row.state)) {
+          await client.delete(number);
+          deleted.push(row.id);
+        }
+      }
+      await client.quit();
+      if (failures.length > 0) this.#sessionError = `${failures.length} mail(s) could not be handled: ${failures[0]}`;
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    // RFC 1939: deletions take effect at QUIT; a session that breaks before leaves the mails (handled: deleted next time).
+    const now = clock.now().toISOString();
+    for (const id of deleted) {
+      mail.updateInbound(id, { deletedAt: now }, now);
+      // What was imported lives in the archive now; a quarantined mail is kept as it came, for the admin.
+      const row = mail.inboundById(id);
+      if (row !== undefined && row.state !== InboundState.Quarantined && row.rawPath !== null) {
+        await unlink(row.rawPath).catch(() => undefined);
+        mail.updateInbound(id, { rawPath: null }, now);
+      }
+    }
+  }
+
+  async #download(client: Pop3Client, number: number, uid: string): Promise<InboundMail> {
+    const { mailbox, mail, clock } = this.#deps;
+    const dir = path.join(this.#deps.inboxDir, mailbox.config.name);
+    await mkdir(dir, { recursive: true });
+    // UIDLs are the server's text: never a file name as they are.
+    const name = `${createHash('sha256').update(uid).digest('hex').slice(0, 32)}.eml`;
+    const file = path.join(dir, name);
+    const handle = await open(`${file}.part`, 'w');
+    let size: number;
+    try {
+      size = await client.retrieve(number, async (chunk) => {
+        await handle.write(chunk);
+      }, this.#deps.maxInboundBytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${file}.part`, file);
+    await fsyncDir(dir);
+    return mail.insertInbound({ mailbox: mailbox.config.name, uidl: uid, state: InboundState.Stored, rawPath: file, size }, clock.now().toISOString());
+  }
+
+  async #receipt(row: InboundMail, found: ReturnType<Partners['byAddress']>): Promise<InboundMail> {
+    const { mailbox, mail, clock, log } = this.#deps;
+    const now = clock.now().toISOString();
+    const outcome = found === undefined ? { kind: 'quarantine' as const, reason: 'unknown sender: no partner has this address' } : await readReceipt(row.rawPath as string, found.certificate, clock.now());
+    if (outcome.kind === 'quarantine') {
+      mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: outcome.reason }, now);
+      this.#report.quarantined++;
+      log.warn({ mailbox: mailbox.config.name, inboundId: row.id, reason: outcome.reason }, 'received mail quarantined');
+    } else {
+      const known = mail.acknowledge((found as NonNullable<typeof found>).partner.address, outcome.originalMessageId, now);
+      mail.updateInbound(row.id, { state: InboundState.Receipt, reason: known ? null : 'acknowledges a mail we do not know' }, now);
+      log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, known }, 'receipt received');
+    }
+    return mail.inboundById(row.id) as InboundMail;
+  }
+
+  /** Opens a stored mail and imports what it holds; returns the updated record. */
+  async #handle(row: InboundMail): Promise<InboundMail> {
+    const { mailbox, mail, partners, clock, log } = this.#deps;
+    const now = (): string => clock.now().toISOString();
+    const headers = await readMailHeaders(row.rawPath as string);
+    const found = headers.from === null ? undefined : partners.byAddress(headers.from);
+    mail.updateInbound(row.id, { messageId: headers.messageId, sender: headers.from, partnerName: found?.partner.name ?? null }, now());
+    if (headers.messageId !== null && mail.importedWithMessageId(mailbox.config.name, headers.messageId, row.id) !== undefined) {
+      mail.updateInbound(row.id, { state: InboundState.Duplicate, reason: 'a mail with this Message-ID was imported before' }, now());
+      log.info({ mailbox: mailbox.config.name, inboundId: row.id }, 'received mail is a duplicate (Message-ID)');
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    // Signed but not encrypted: only a partner's receipt for a mail of ours may come so.
+    if (headers.contentType === 'multipart/signed') return this.#receipt(row, found);
+    const workDir = path.join(this.#deps.workDir, `inbound-${row.id}`);
+    await rm(workDir, { recursive: true, force: true });
+    try {
+      const outcome = await readMessage({
+        rawPath: row.rawPath as string,
+        workDir,
+        ours: mailbox.smime,
+        partnerCertificate: found?.certificate,
+        now: clock.now(),
+        limits: { maxParts: this.#deps.maxParts },
+      });
+      if (outcome.kind === 'quarantine') {
+        mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: outcome.reason }, now());
+        this.#report.quarantined++;
+        log.warn({ mailbox: mailbox.config.name, inboundId: row.id, sender: headers.from, reason: outcome.reason }, 'received mail quarantined');
+        return mail.inboundById(row.id) as InboundMail;
+      }
+      let stored = 0;
+      let duplicates = 0;
+      const failures: string[] = [];
+      for (const file of outcome.files) {
+        try {
+          const result = await this.#deps.importFile(file.path, { callingAeTitle: '', associationId: `mail-${row.id}` });
+          if (result.kind === 'duplicate') duplicates++;
+          else stored++;
+        } catch (err) {
+          // Out of space and the like: the mail stays stored and is tried again at the next poll.
+          if (isGatewayError(err) && err.code === 'unavailable') throw err;
+          failures.push(`${file.name}: ${isGatewayError(err) ? (err.publicDetail ?? err.code) : 'cannot be imported'}`);
+        }
+      }
+      const state = failures.length === 0 ? InboundState.Imported : InboundState.Quarantined;
+      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates }, now());
+      if (state === InboundState.Imported) this.#report.imported++;
+      else this.#report.quarantined++;
+      const updated = mail.inboundById(row.id) as InboundMail;
+      if (state === InboundState.Imported) {
+        await this.#deps.onImported?.(updated).catch((err: unknown) => log.warn({ inboundId: row.id, err: (err as Error).message }, 'could not queue the receipt'));
+      }
+      log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, files: outcome.files.length, stored, duplicates, failed: failures.length }, 'received mail imported');
+      return updated;
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
+import type { Clock } from '../clock.ts';
+import { OutboundState, type ArchiveRepository, type Database, type MailRepository, type OutboundMail } from '../db/index.ts';
+import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import type { JobQueue } from '../jobs/index.ts';
+import type { Logger } from '../log.ts';
+import type { Mailbox } from './identity.ts';
+import { mailReceiptType, mailRouteType, mailSendType } from './job-types.ts';
+import { buildReceipt } from './receipt.ts';
+import { buildMessage } from './message-builder.ts';
+import type { Partners } from './partners.ts';
+import { sendMailFile, serverMaxSize, type SmtpOutcome } from './smtp.ts';
+import { splitBySize } from './split.ts';
+
+export interface OutboundDeps {
+  db: Database;
+  mail: MailRepository;
+  archive: ArchiveRepository;
+  partners: Partners;
+  mailboxes: ReadonlyMap<string, Mailbox>;
+  jobs: Pick<JobQueue, 'enqueueInTransaction'>;
+  archiveDir: string;
+  /** Where mails are built before sending (removed once sent). */
+  outboxDir: string;
+  clock: Clock;
+  log: Logger;
+  /** Injected in tests; the real ones talk to the SMTP server. */
+  smtp?: { send: typeof sendMailFile; maxSize: typeof serverMaxSize };
+}
+
+/** A send job's result when the mail is not sent (yet): the job layer retries or fails it. */
+export class SendFailure extends Error {
+  readonly outcome: Exclude<SmtpOutcome, { kind: 'sent' }>;
+  constructor(outcome: Exclude<SmtpOutcome, { kind: 'sent' }>) {
+    super(outcome.reason);
+    this.name = 'SendFailure';
+    this.outcome = outcome;
+  }
+}
+
+/**
+ * Sending studies to partners: a send is planned into mails that fit the partner's and the server's
+ * limit (whole files each), recorded with one job per mail, each retried on its own.
+ */
+export class MailOutbound {
+  readonly #deps: OutboundDeps;
+
+  constructor(deps: OutboundDeps) {
+    this.#deps = deps;
+  }
+
+  get #smtp() {
+    return this.#deps.smtp ?? { send: sendMailFile, maxSize: serverMaxSize };
+  }
+
+  /** Plans and queues the mails of a study to a partner; returns them. */
+  async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string; instances?: readonly string[] }): Promise<OutboundMail[]> {
+    const { db, mail, archive, partners, log } = this.#deps;
+    const { partner } = partners.find(request.partner);
+    const mailbox = this.#deps.mailboxes.get(partner.mailbox);
+    if (mailbox === undefined) throw new GatewayError(ErrorCode.Invalid, `the partner's mailbox "${partner.mailbox}" is not configured`, { issues: [{ path: 'partner', message: 'its mailbox is not configured' }] });
+    const all = archive.instancesOfStudy(request.studyInstanceUid);
+    if (all.length === 0) throw new GatewayError(ErrorCode.NotFound, 'no such study (or it has no instances)');
+    const chosen = request.instances === undefined ? undefined : new Set(request.instances);
+    const instances = chosen === undefined ? all : all.filter((i) => chosen.has(i.sopInstanceUid));
+    if (chosen !== undefined) {
+      const known = new Set(all.map((i) => i.sopInstanceUid));
+      const unknown = [...chosen].filter((uid) => !known.has(uid));
+      if (unknown.length > 0) throw new GatewayError(ErrorCode.Invalid, 'instances not in this study', { issues: unknown.map((uid) => ({ path: 'instances', message: `${uid} is not an instance of this study` })) });
+    }
+    let limit = partner.maxMailBytes;
+    try {
+      const serverLimit = await this.#smtp.maxSize(mailbox);
+      if (serverLimit !== null) limit = Math.min(limit, serverLimit);
+    } catch (err) {
+      // The server is not reachable now: plan with the partner's limit; the send jobs retry the connection.
+      log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'could not ask the SMTP server for its size limit');
+    }
+    const split = splitBySize(instances, limit);
+    if ('tooLarge' in split) {
+      const file = instances[split.tooLarge];
+      throw new GatewayError(ErrorCode.Invalid, `instance ${file?.sopInstanceUid ?? ''} (${file?.size ?? 0} bytes) is too large for one mail of at most ${limit} bytes`, { issues: [{ path: 'partner', message: `a single instance exceeds the mail size limit (${limit} bytes)` }] });
+    }
+    const sendId = randomUUID();
+    const now = this.#deps.clock.now().toISOString();
+    const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
+    const ids = await db.write((tx) =>
+      split.groups.map((group, i) => {
+        const id = mail.insertOutbound(
+          tx,
+          {
+            sendId,
+            partnerId: partner.id,
+            partnerName: partner.name,
+            recipient: partner.address,
+            mailbox: mailbox.config.name,
+            studyInstanceUid: request.studyInstanceUid,
+            part: i + 1,
+            parts: split.groups.length,
+            instanceIds: group.map((g) => g.id),
+            messageId: `${sendId}.${i + 1}@${domain}`,
+            trigger: request.trigger,
+          },
+          now,
+        );
+        const job = this.#deps.jobs.enqueueInTransaction(tx, { type: mailSendType, payload: { outboundId: id }, correlationId: request.correlationId ?? sendId });
+        mail.setOutboundJob(tx, id, job.id);
+        return id;
+      }),
+    );
+    log.info({ sendId, partner: partner.name, mails: ids.length, instances: instances.length, trigger: request.trigger }, 'study queued for sending by e-mail');
+    return ids.map((id) => mail.outbound(id) as OutboundMail);
+  }
+
+  /**
+   * Called in the transaction that completes a study's `study-stable` job: every partner whose rules
+   * take the study (by calling AE title or modality) gets a route job, which plans the send.
+   */
+  routeStable(tx: DatabaseSync, studyInstanceUid: string): void {
+    const instances = this.#deps.archive.instancesOfStudy(studyInstanceUid, tx);
+    const devices = new Set(instances.map((i) => i.callingAeTitle));
+    const modalities = new Set(instances.map((i) => i.modality));
+    for (const partner of this.#deps.mail.partners(tx)) {
+      const takes = partner.routes.devices.some((d) => devices.has(d)) || partner.routes.modalities.some((m) => modalities.has(m));
+      if (!takes) continue;
+      this.#deps.jobs.enqueueInTransaction(tx, { type: mailRouteType, key: `mail-route:${studyInstanceUid}:${partner.name}`, payload: { studyInstanceUid, partner: partner.name } });
+    }
+  }
+
+  /** Puts a failed mail back in the queue. */
+  async retry(id: number): Promise<OutboundMail> {
+    const { db, mail } = this.#deps;
+    const current = mail.outbound(id);
+    if (current === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such mail');
+    if (current.state !== OutboundState.Failed) throw new GatewayError(ErrorCode.Conflict, `the mail is ${current.state}; only failed mails are retried`);
+    const now = this.#deps.clock.now().toISOString();
+    await db.write((tx) => {
+      this.#deps.db.statement("UPDATE mail_outbound SET state = 'queued', last_error = NULL, updated_at = ? WHERE id = ?", tx).run(now, id);
+      const job = this.#deps.jobs.enqueueInTransaction(tx, { type: mailSendType, payload: { outboundId: id } });
+      mail.setOutboundJob(tx, id, job.id);
+    });
+    return mail.outbound(id) as OutboundMail;
+  }
+
+  /** Queues our receipt for a received and imported mail (it goes to the partner that sent it). */
+  async queueReceipt(inboundId: number): Promise<void> {
+    await this.#deps.db.write((tx) => this.#deps.jobs.enqueueInTransaction(tx, { type: mailReceiptType, key: `mail-receipt:${inboundId}`, payload: { inboundId } }));
+  }
+
+  /** One attempt at sending a receipt; throws SendFailure when it was not sent. */
+  async sendReceipt(inboundId: number): Promise<void> {
+    const { mail, partners, clock, log } = this.#deps;
+    const row = mail.inboundById(inboundId);
+    if (row === undefined || row.messageId === null || row.partnerName === null) throw new SendFailure({ kind: 'permanent', reason: 'nothing to acknowledge (no such mail, no Message-ID or no partner)' });
+    let partner;
+    try {
+      partner = partners.find(row.partnerName).partner;
+    } catch {
+      throw new SendFailure({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
+    }
+    const mailbox = this.#deps.mailboxes.get(row.mailbox);
+    if (mailbox === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
+    await mkdir(this.#deps.outboxDir, { recursive: true });
+    const file = path.join(this.#deps.outboxDir, `receipt-${inboundId}.eml`);
+    const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
+    try {
+      await writeFile(file, buildReceipt({ from: mailbox.config.address, to: partner.address, originalMessageId: row.messageId, messageId: `receipt-${randomUUID()}@${domain}`, date: clock.now(), signer: mailbox.smime }));
+      const outcome = await this.#smtp.send(mailbox, file, partner.address);
+      if (outcome.kind !== 'sent') throw new SendFailure(outcome);
+      log.info({ inboundId, partner: partner.name }, 'receipt sent');
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
+  }
+
+  /**
+   * One attempt at one mail: build it (signed, then encrypted to the partner's pinned certificate)
+   * and hand it to our SMTP server. Throws SendFailure when it was not sent.
+   */
+  async send(outboundId: number, attempt: { last: boolean }): Promise<OutboundMail> {
+    const { mail, archive, partners, clock, log } = this.#deps;
+    const row = mail.outbound(outboundId);
+    if (row === undefined) throw new SendFailure({ kind: 'permanent', reason: 'the mail record is gone' });
+    if (row.state === OutboundState.Sent) return row;
+    const fail = (outcome: Exclude<SmtpOutcome, { kind: 'sent' }>): never => {
+      const final = outcome.kind === 'permanent' || attempt.last;
+      mail.updateOutbound(outboundId, { state: final ? OutboundState.Failed : OutboundState.Queued, lastError: outcome.reason, attempt: true }, clock.now().toISOString());
+      throw new SendFailure(outcome);
+    };
+    let found: ReturnType<Partners['find']>;
+    try {
+      found = partners.find(row.partnerName);
+    } catch {
+      return fail({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
+    }
+    const mailbox = this.#deps.mailboxes.get(row.mailbox);
+    if (mailbox === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
+    if (new Date(found.certificate.x509.validTo) <= clock.now()) return fail({ kind: 'permanent', reason: "the partner's certificate has expired" });
+    const all = new Map(archive.instancesOfStudy(row.studyInstanceUid).map((i) => [i.id, i]));
+    const files = [];
+    for (const id of row.instanceIds) {
+      const instance = all.get(id);
+      if (instance === undefined) return fail({ kind: 'permanent', reason: 'an instance of this mail is no longer in the archive' });
+      files.push({ path: path.join(this.#deps.archiveDir, instance.path), size: instance.size, sha256: instance.sha256 });
+    }
+    await mkdir(this.#deps.outboxDir, { recursive: true });
+    const file = path.join(this.#deps.outboxDir, `${outboundId}.eml`);
+    try {
+      const built = await buildMessage({
+        files,
+        sendId: row.sendId,
+        part: row.part,
+        parts: row.parts,
+        from: mailbox.config.address,
+        to: row.recipient,
+        messageId: row.messageId,
+        date: clock.now(),
+        signer: mailbox.smime,
+        recipient: found.certificate,
+        outPath: file,
+      });
+      const outcome = await this.#smtp.send(mailbox, file, row.recipient);
+      if (outcome.kind !== 'sent') return fail(outcome);
+      mail.updateOutbound(outboundId, { state: OutboundState.Sent, size: built.size, smtpResponse: outcome.response, sentAt: clock.now().toISOString(), lastError: null, attempt: true }, clock.now().toISOString());
+      log.info({ outboundId, partner: row.partnerName, part: row.part, parts: row.parts, size: built.size }, 'mail sent');
+      return mail.outbound(outboundId) as OutboundMail;
+    } catch (err) {
+      if (err instanceof SendFailure) throw err;
+      // Building failed (a file unreadable, the disk full): recorded like a transient send failure.
+      return fail({ kind: 'transient', reason: `the mail could not be built: ${(err as Error).message}` });
+    } finally {
+      await unlink(file).catch(() => undefined);
+    }
+  }
+}

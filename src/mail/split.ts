@@ -1,0 +1,20 @@
+import { estimateMailSize } from './message-builder.ts';
+
+/**
+ * Splits files (in order) into groups whose mail stays within `limit` bytes, by whole files: a file is
+ * never cut. Returns the index of a file that alone is too large instead, since no split can send it.
+ */
+export function splitBySize<T extends { size: number }>(files: readonly T[], limit: number): { groups: T[][] } | { tooLarge: number } {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  for (const [i, file] of files.entries()) {
+    if (estimateMailSize([file.size]) > limit) return { tooLarge: i };
+    if (current.length > 0 && estimateMailSize([...current, file].map((f) => f.size)) > limit) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(file);
+  }
+  if (current.length > 0) groups.push(current);
+  return { groups };
+}

@@ -1,0 +1,467 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { datasetBytes, makeInstance } from '../../fixtures/instances.ts';
+import { runTool } from '../support/dcmtk.ts';
+import { startGateway, type RunningGateway } from '../support/gateway.ts';
+import { busyAddress, makeMailCertificates, refusingAddress, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
+import { mixedContent, opensslMail } from '../support/mail-tools.ts';
+import { ManualClock, systemClock } from '../../src/clock.ts';
+import { Database, MailRepository } from '../../src/db/index.ts';
+import { ErrorCode, GatewayError } from '../../src/domain/errors.ts';
+import { silentLogger } from '../../src/log.ts';
+import { loadMailboxes } from '../../src/mail/identity.ts';
+import { MailInbox } from '../../src/mail/inbox.ts';
+import { Partners } from '../../src/mail/partners.ts';
+import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
+import { serverMaxSize } from '../../src/mail/smtp.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
+import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
+import { freePort } from '../support/ports.ts';
+import { stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { tempDir } from '../support/temp.ts';
+import { waitFor } from '../support/wait.ts';
+
+// End to end through a real Postfix and a real Dovecot: every mail server test of the project lives in
+// this one file, since Postfix runs from /etc/postfix and two test files must not run it at once.
+
+const uidBase = '1.2.826.0.1.3680043.2.1125.77';
+const pem = (file: string): string => readFileSync(file, 'utf8');
+
+function mailbox(account: MailAccount, tlsClient: { cert: string; key: string }, smime: { cert: string; key: string }, smtpPort: number, name = 'main') {
+  return {
+    name,
+    address: account.address,
+    smtp: { host: '127.0.0.1', port: smtpPort, security: 'starttls' as const },
+    pop3: { host: '127.0.0.1', port: servers.pop3sPort, user: account.user, password: account.password },
+    tls: { cert: tlsClient.cert, key: tlsClient.key, ca: certs.ca.cert },
+    smime,
+    // The tests poll through the API; the timer stays out of the way.
+    pollSeconds: 3600,
+  };
+}
+
+async function json(res: Response, status: number): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  assert.equal(res.status, status, text);
+  return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+}
+
+async function storeStudy(gw: RunningGateway, study: string, count: number, rows = 128): Promise<string[]> {
+  const dir = tempDir('gw-mail-study-');
+  const sops = Array.from({ length: count }, (_, i) => `${study}.${i + 1}`);
+  const files = sops.map((sop, i) => makeInstance(dir, `im${i}`, { sopInstanceUid: sop, studyInstanceUid: study, seriesInstanceUid: `${study}.0`, rows }));
+  const result = await runTool('storescu', ['-aet', 'CT_1', '-aec', 'DICOM_GATEWAY', '-xe', '127.0.0.1', String(gw.ports.dicom), ...files]);
+  assert.equal(result.code, 0, result.output);
+  return sops;
+}
+
+async function archivedFile(gw: RunningGateway, sop: string): Promise<string> {
+  const row = await json(await gw.api(`/api/v1/instances/${sop}`), 200);
+  return path.join(gw.config.dataDir, 'archive', String(row['path']));
+}
+
+type Mail = { id: number; state: string; lastError: string | null; part: number; parts: number };
+
+async function sentMails(gw: RunningGateway, study: string, count: number): Promise<Mail[]> {
+  return waitFor(
+    async () => {
+      const { items } = (await json(await gw.api(`/api/v1/mail/messages?study=${study}`), 200)) as { items: Mail[] };
+      return items.length === count && items.every((m) => m.state !== 'queued') ? items : undefined;
+    },
+    { timeoutMs: 60_000, what: `the mails of ${study} to be sent or failed` },
+  );
+}
+
+async function poll(gw: RunningGateway): Promise<void> {
+  await json(await gw.api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }), 200);
+}
+
+type Received = { id: number; state: string; reason: string | null; stored: number | null; duplicates: number | null; files: number | null; messageId: string | null; deletedAt: string | null };
+
+async function received(gw: RunningGateway): Promise<Received[]> {
+  return ((await json(await gw.api('/api/v1/mail/received?limit=500'), 200)) as { items: Received[] }).items;
+}
+
+// Set up once for the file, at the top level: the helpers' clean-up then runs when the file ends.
+const certs: MailCertificates = makeMailCertificates();
+const servers: MailServers = await startMailServers(certs);
+const siteA: RunningGateway = await startGateway({
+  // Studies complete after a second without new instances: the routing test waits for that.
+  archive: { studyQuietSeconds: 1 },
+  mail: {
+    mailboxes: [
+      mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort),
+      // The same account through a port that offers no STARTTLS: sending there must be refused.
+      mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.plainSmtpPort, 'plain'),
+    ],
+  },
+});
+const siteB: RunningGateway = await startGateway({ mail: { mailboxes: [mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort)] } });
+await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 201);
+await json(await siteB.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
+
+describe('DICOM e-mail relay through Postfix and Dovecot', () => {
+  test('a study sent by A arrives at B, verified, imported, byte-identical, and is deleted from the server', async () => {
+    const study = `${uidBase}.1`;
+    const sops = await storeStudy(siteA, study, 3);
+    const queued = await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    assert.equal((queued['items'] as unknown[]).length, 1);
+    const mails = await sentMails(siteA, study, 1);
+    assert.equal(mails[0]?.state, 'sent', JSON.stringify(mails));
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+    // Nothing of the patient outside the encryption.
+    const raw = readFileSync(servers.mails(servers.accounts.b)[0] as string, 'latin1');
+    assert.doesNotMatch(raw, /Müller|M\xfcller|PAT-1|ACC123|Thorax/);
+    assert.match(raw, /Received: from .*\(using TLS/s, servers.postfixLog());
+
+    await poll(siteB);
+    const [mail] = await received(siteB);
+    assert.equal(mail?.state, 'imported', JSON.stringify(mail));
+    assert.equal(mail?.stored, 3);
+    assert.ok(mail?.deletedAt !== null);
+    assert.equal(servers.mails(servers.accounts.b).length, 0, 'deleted from the server');
+    for (const sop of sops) {
+      const sent = datasetBytes(await archivedFile(siteA, sop));
+      const got = datasetBytes(await archivedFile(siteB, sop));
+      assert.ok(got.equals(sent), `dataset of ${sop} differs`);
+    }
+    // The study is indexed at B like a C-STORE: study list, series.
+    const series = await json(await siteB.api(`/api/v1/studies/${study}/series`), 200);
+    assert.equal((series['items'] as unknown[]).length, 1);
+
+    // Polled again: nothing new, no duplicate.
+    await poll(siteB);
+    assert.equal((await received(siteB)).length, 1);
+
+    // B's signed receipt comes back to A: the mail is acknowledged.
+    await waitFor(() => servers.mails(servers.accounts.a).length >= 1, { timeoutMs: 30_000, what: "B's receipt delivered to A" });
+    await poll(siteA);
+    const [receipt] = await received(siteA);
+    assert.equal(receipt?.state, 'receipt', JSON.stringify(receipt));
+    const acknowledged = await json(await siteA.api(`/api/v1/mail/messages/${mails[0]?.id}`), 200);
+    assert.equal(acknowledged['state'], 'acknowledged');
+    assert.ok(acknowledged['acknowledgedAt'] !== null);
+  });
+
+  test('a study over the partner limit is split by whole files; each mail arrives and imports', async () => {
+    const study = `${uidBase}.2`;
+    await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 0.2 }) }), 200);
+    // The server's own limit (EHLO SIZE: Postfix's message_size_limit), read over STARTTLS with our client certificate; the smaller limit wins.
+    const box = siteA.gateway.mail?.mailboxes.get('main');
+    assert.ok(box !== undefined);
+    assert.equal(await serverMaxSize(box), 200 * 1024 * 1024);
+    try {
+      const sops = await storeStudy(siteA, study, 5); // about 41 KB each, 77 KB in a mail: two per 200 KB mail
+      const queued = (await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202))['items'] as Mail[];
+      assert.equal(queued.length, 3);
+      const mails = await sentMails(siteA, study, 3);
+      assert.ok(mails.every((m) => m.state === 'sent' && m.parts === 3), JSON.stringify(mails));
+      await waitFor(() => servers.mails(servers.accounts.b).length === 3, { timeoutMs: 30_000, what: 'delivery of three mails' });
+      for (const file of servers.mails(servers.accounts.b)) assert.ok(readFileSync(file).length <= 0.2 * 1024 * 1024, 'each mail within the limit');
+      await poll(siteB);
+      const imported = (await received(siteB)).filter((m) => m.state === 'imported');
+      assert.equal(imported.length, 4);
+      for (const sop of sops) assert.ok(datasetBytes(await archivedFile(siteB, sop)).equals(datasetBytes(await archivedFile(siteA, sop))));
+
+      // Chosen instances only; and one that is not in the study is named.
+      const chosen = (await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B', instances: [sops[0], sops[3]] }) }), 202))['items'] as (Mail & { instanceIds: number[] })[];
+      assert.deepEqual(chosen.map((m) => m.instanceIds.length), [2]);
+      const wrong = await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B', instances: [`${uidBase}.404`] }) }), 400);
+      assert.match(JSON.stringify(wrong['errors']), /is not an instance of this study/);
+      await sentMails(siteA, study, 4);
+      await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery of the chosen instances' });
+      await poll(siteB);
+      const again = (await received(siteB))[0];
+      assert.equal(again?.state, 'imported');
+      assert.equal(again?.duplicates, 2, 'already stored at B: counted as duplicates, not stored twice');
+
+      // One instance alone over the limit: refused at once, with the reason, nothing queued.
+      const big = `${uidBase}.3`;
+      await storeStudy(siteA, big, 1, 512);
+      const problem = await json(await siteA.api(`/api/v1/studies/${big}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 400);
+      assert.match(JSON.stringify(problem), /exceeds the mail size limit/);
+      assert.equal(((await json(await siteA.api(`/api/v1/mail/messages?study=${big}`), 200))['items'] as unknown[]).length, 0);
+    } finally {
+      await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 200);
+    }
+  });
+
+  test('refusals: a wrong pinned certificate and a tampered mail are quarantined with the reason, nothing imported, and leave the server', async () => {
+    const before = (await received(siteB)).length;
+    // B pins someone else's certificate for A: A's signature must not be accepted.
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeOther.cert), mailbox: 'main' }) }), 200);
+    const study = `${uidBase}.4`;
+    const [sop] = await storeStudy(siteA, study, 1);
+    await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    await sentMails(siteA, study, 1);
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
+    const original = readFileSync(servers.mails(servers.accounts.b)[0] as string);
+    await poll(siteB);
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 200);
+    const [pinned] = await received(siteB);
+    assert.equal(pinned?.state, 'quarantined', JSON.stringify(pinned));
+    assert.match(pinned?.reason ?? '', /signed with a certificate other than the partner's pinned one/);
+
+    // A tampered copy of the same mail (one base64 character of the encrypted body changed), with the right pin now.
+    const tampered = Buffer.from(original);
+    const at = tampered.length - 3000;
+    tampered[at] = tampered[at] === 0x41 ? 0x42 : 0x41;
+    servers.deliver(servers.accounts.b, Buffer.from(tampered.toString('latin1').replace(/^Message-ID: <([^>]+)>/m, 'Message-ID: <tampered-$1>'), 'latin1'));
+    await poll(siteB);
+    const [altered] = await received(siteB);
+    assert.equal(altered?.state, 'quarantined', JSON.stringify(altered));
+    assert.match(altered?.reason ?? '', /altered|does not decrypt|malformed|base64|boundary|header/);
+    assert.equal((await received(siteB)).length, before + 2);
+    assert.equal((await siteB.api(`/api/v1/instances/${sop}`)).status, 404, 'nothing imported');
+    assert.equal(servers.mails(servers.accounts.b).length, 0, 'quarantined mails are kept by us, not left on the server');
+  });
+
+  test('a mail made with openssl cms (sign, then encrypt) arrives over POP3 and is imported', async () => {
+    const dir = tempDir('gw-mail-openssl-');
+    const file = makeInstance(dir, 'os1', { sopInstanceUid: `${uidBase}.5.1`, studyInstanceUid: `${uidBase}.5`, seriesInstanceUid: `${uidBase}.5.0` });
+    const mail = opensslMail(dir, { content: mixedContent([readFileSync(file)]), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+    servers.deliver(servers.accounts.b, mail);
+    await poll(siteB);
+    const [latest] = await received(siteB);
+    assert.equal(latest?.state, 'imported', JSON.stringify(latest));
+    assert.ok(datasetBytes(await archivedFile(siteB, `${uidBase}.5.1`)).equals(datasetBytes(file)));
+  });
+
+  test('a server without STARTTLS: the mail is failed with the reason, never sent in plain text', async () => {
+    await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'B via plain port', address: 'b2@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'plain' }) }), 201);
+    const study = `${uidBase}.6`;
+    await storeStudy(siteA, study, 1);
+    const plainQueued = await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'B via plain port' }) });
+    await json(plainQueued, 202);
+    const [mail] = await sentMails(siteA, study, 1);
+    assert.equal(mail?.state, 'failed');
+    assert.match(mail?.lastError ?? '', /STARTTLS|TLS required/i);
+    assert.doesNotMatch(servers.postfixLog(), /from=<a@site-a.test>.*\n.*b2@partner-b.test/);
+  });
+
+  test('the API: partners validated field by field, certificates with their expiry, /healthz', async () => {
+    const bad = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: '', address: 'nope', certificate: 'x', mailbox: 'main' }) }), 400);
+    const paths = (bad['errors'] as { path: string }[]).map((e) => e.path).sort();
+    assert.deepEqual(paths, ['address', 'certificate', 'name']);
+    const wrongMailbox = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'X', address: 'x@y.test', certificate: pem(certs.smimeAExpired.cert), mailbox: 'nope' }) }), 400);
+    assert.deepEqual((wrongMailbox['errors'] as { path: string }[]).map((e) => e.path).sort(), ['certificate', 'mailbox']);
+    const { items } = (await json(await siteA.api('/api/v1/mail/certificates'), 200)) as { items: { owner: string; status: string; daysLeft: number }[] };
+    assert.ok(items.some((c) => c.owner === 'partner Teleradiologie B'));
+    // The test certificates are valid for two days: every one is within the 30-day warning.
+    assert.ok(items.every((c) => c.status === 'expiring'), JSON.stringify(items));
+    const health = await json(await fetch(`${siteA.baseUrl}/healthz`), 200);
+    assert.match(JSON.stringify(health['warnings']), /mail: .*certificate expires in/);
+    const mailboxes = JSON.stringify(await json(await siteA.api('/api/v1/mail/mailboxes'), 200));
+    assert.doesNotMatch(mailboxes, /pop-secret/);
+  });
+
+  test('faults: a POP3 download that breaks off, and a session lost between import and delete: no loss, no duplicate', async () => {
+    // An inbox of its own on B's account (the gateway's own inbox is idle between API polls), reached
+    // through a proxy that can cut the connection, with a connect that can fail the first DELE: the
+    // state a crash right after the import leaves (recorded as imported, still on the server).
+    const proxy = await TcpProxy.start(servers.pop3sPort);
+    const [box] = loadMailboxes([{ ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'faults'), pop3: { host: '127.0.0.1', port: proxy.port, user: servers.accounts.b.user, password: servers.accounts.b.password } }]);
+    const db = Database.open({ file: path.join(tempDir('gw-mail-faults-'), 'gateway.db') });
+    const repository = new MailRepository(db);
+    const partners = new Partners({ repository, mailboxes: ['faults'], clock: systemClock });
+    partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
+    const imported: string[] = [];
+    let failNextDelete = false;
+    let diskFull = false;
+    const dataDir = tempDir('gw-mail-faults-data-');
+    const inbox = new MailInbox(
+      {
+        mailbox: box as NonNullable<typeof box>,
+        mail: repository,
+        partners,
+        importFile: async (file) => {
+          if (diskFull) throw new GatewayError(ErrorCode.Unavailable, 'the disk is full');
+          imported.push(readFileSync(file).toString('base64'));
+          return { kind: 'stored', instanceId: imported.length };
+        },
+        inboxDir: path.join(dataDir, 'inbox'),
+        workDir: path.join(dataDir, 'work'),
+        maxInboundBytes: 100 * 1024 * 1024,
+        maxParts: 100,
+        // A clock that never moves: the inbox polls only when the test says.
+        clock: new ManualClock(new Date()),
+        log: silentLogger(),
+        connect: async (options: Pop3Options) => {
+          const client = await Pop3Client.connect(options);
+          const remove = client.delete.bind(client);
+          client.delete = async (n: number) => {
+            if (failNextDelete) {
+              failNextDelete = false;
+              client.close();
+              throw new Error('connection lost before DELE');
+            }
+            return remove(n);
+          };
+          return client;
+        },
+      },
+      3_600_000,
+    );
+    inbox.start();
+    const study = `${uidBase}.8`;
+    await storeStudy(siteA, study, 3);
+    await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    await sentMails(siteA, study, 1);
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
+
+    const copy = readFileSync(servers.mails(servers.accounts.b)[0] as string);
+
+    // 1. The download breaks off 20 KB into the mail: nothing recorded, nothing imported, the mail stays.
+    proxy.cutAfterServerBytes(20_000);
+    const broken = await inbox.poll();
+    assert.ok(proxy.cuts === 1 && broken.lastError !== null, JSON.stringify({ cuts: proxy.cuts, lastError: broken.lastError, rows: repository.listInbound({ limit: 10, offset: 0 }), imported: imported.length }));
+    assert.equal(imported.length, 0);
+    assert.equal(repository.listInbound({ limit: 10, offset: 0 }).length, 0);
+    assert.equal(servers.mails(servers.accounts.b).length, 1);
+
+    // 2. The archive's disk is full during the import: the mail stays stored (and on the server) for the next poll.
+    diskFull = true;
+    const full = await inbox.poll();
+    diskFull = false;
+    assert.match(full.lastError ?? '', /could not be handled: the disk is full/);
+    assert.equal(repository.listInbound({ limit: 10, offset: 0 })[0]?.state, 'stored');
+    assert.equal(imported.length, 0);
+    assert.equal(servers.mails(servers.accounts.b).length, 1);
+
+    // 3. Downloaded (already: stored) and imported, then the session is lost before DELE: recorded as imported, still on the server.
+    failNextDelete = true;
+    const lost = await inbox.poll();
+    assert.ok(lost.lastError !== null);
+    assert.equal(imported.length, 3);
+    const [row] = repository.listInbound({ limit: 10, offset: 0 });
+    assert.equal(row?.state, 'imported');
+    assert.equal(row?.deletedAt, null);
+    assert.equal(servers.mails(servers.accounts.b).length, 1);
+
+    // 4. The next poll only deletes it: imported once.
+    const clean = await inbox.poll();
+    assert.equal(clean.lastError, null);
+    assert.equal(imported.length, 3);
+    assert.equal(servers.mails(servers.accounts.b).length, 0);
+    assert.notEqual(repository.listInbound({ limit: 10, offset: 0 })[0]?.deletedAt, null);
+
+    // 5. The same mail again under a new UIDL (resent): a duplicate by Message-ID, not imported again.
+    assert.ok(!existsSync(row?.rawPath as string), 'an imported mail is not kept once deleted from the server');
+    servers.deliver(servers.accounts.b, copy);
+    await inbox.poll();
+    assert.equal(imported.length, 3);
+    assert.equal(repository.listInbound({ limit: 10, offset: 0 })[0]?.state, 'duplicate');
+    assert.equal(servers.mails(servers.accounts.b).length, 0);
+    await inbox.stop();
+    db.close();
+  });
+
+  test('routing: a study from a routed device goes to the partner when it is complete', async () => {
+    await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', routes: { devices: ['CT_ROUTE'] } }) }), 200);
+    try {
+      const study = `${uidBase}.9`;
+      const dir = tempDir('gw-mail-route-');
+      const file = makeInstance(dir, 'r1', { sopInstanceUid: `${study}.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.0` });
+      const result = await runTool('storescu', ['-aet', 'CT_ROUTE', '-aec', 'DICOM_GATEWAY', '-xe', '127.0.0.1', String(siteA.ports.dicom), file]);
+      assert.equal(result.code, 0, result.output);
+      const [mail] = await sentMails(siteA, study, 1);
+      assert.equal(mail?.state, 'sent', JSON.stringify(mail));
+      await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
+      await poll(siteB);
+      assert.ok(datasetBytes(await archivedFile(siteB, `${study}.1`)).equals(datasetBytes(file)));
+    } finally {
+      await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main' }) }), 200);
+    }
+  });
+
+  test('answers of the server: 4xx stays queued for a retry with backoff, 5xx fails with the server text; a failed mail can be retried', async () => {
+    for (const [name, address] of [['Busy B', busyAddress], ['Refusing B', refusingAddress]] as const) {
+      await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name, address, certificate: pem(certs.smimeB.cert), mailbox: 'main' }) }), 201);
+    }
+    const study = `${uidBase}.10`;
+    await storeStudy(siteA, study, 1);
+    const busy = ((await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Busy B' }) }), 202))['items'] as { id: number }[])[0];
+    const refused = ((await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Refusing B' }) }), 202))['items'] as { id: number }[])[0];
+    type Row = Mail & { attempts: number; jobId: number };
+    const row = (id: number | undefined) => siteA.api(`/api/v1/mail/messages/${id}`).then((r) => json(r, 200)) as Promise<Row>;
+    const deferred = await waitFor(async () => {
+      const r = await row(busy?.id);
+      return r.attempts >= 1 ? r : undefined;
+    }, { timeoutMs: 30_000, what: 'the first attempt to the busy recipient' });
+    assert.equal(deferred.state, 'queued');
+    assert.match(deferred.lastError ?? '', /451 4\.3\.0 .*Mailbox busy/);
+    // The mail's record is written in the attempt; the job is put back just after it.
+    const job = await waitFor(async () => {
+      const j = await json(await siteA.api(`/api/v1/jobs/${deferred.jobId}`), 200);
+      return j['state'] === 'running' ? undefined : j;
+    }, { what: 'the attempt to end' });
+    assert.equal(job['state'], 'queued');
+    assert.ok(new Date(String(job['runAt'])).getTime() > Date.now() + 30_000, `retried later, with backoff: ${JSON.stringify(job)}`);
+
+    const failed = await waitFor(async () => {
+      const r = await row(refused?.id);
+      return r.state === 'failed' ? r : undefined;
+    }, { timeoutMs: 30_000, what: 'the refused mail to fail' });
+    assert.match(failed.lastError ?? '', /550 5\.1\.1 .*Mailbox unavailable/);
+    assert.equal(failed.attempts, 1, 'a 5xx is not retried');
+    const again = await json(await siteA.api(`/api/v1/mail/messages/${refused?.id}/retry`, { method: 'POST' }), 200);
+    assert.equal(again['state'], 'queued');
+    const refailed = await waitFor(async () => {
+      const r = await row(refused?.id);
+      return r.state === 'failed' && r.attempts === 2 ? r : undefined;
+    }, { timeoutMs: 30_000, what: 'the retried mail to fail again' });
+    assert.match(refailed.lastError ?? '', /550/);
+    assert.equal((await siteA.api(`/api/v1/mail/messages/${busy?.id}/retry`, { method: 'POST' })).status, 409, 'only failed mails are retried');
+  });
+
+  test('kill -9 of the receiving gateway between import and delete: after the restart the mail is deleted, nothing imported twice', async () => {
+    // The gateway runs as a process of its own, reaching Dovecot through a proxy that kills it when it
+    // sends its first command after the download (DELE): the import is done and committed by then.
+    const proxy = await TcpProxy.start(servers.pop3sPort);
+    const dir = tempDir('gw-mail-kill-');
+    const token = 'mail-kill-token-0123456789abcdef';
+    const httpPort = await freePort();
+    const configFile = path.join(dir, 'gateway.yaml');
+    const box = { ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort), pop3: { host: '127.0.0.1', port: proxy.port, user: servers.accounts.b.user, password: servers.accounts.b.password } };
+    writeFileSync(configFile, stringify({ dataDir: path.join(dir, 'data'), dicom: { host: '127.0.0.1', port: await freePort() }, http: { host: '127.0.0.1', port: httpPort, apiToken: token }, mail: { mailboxes: [box] } }));
+    const env = { GATEWAY_CONFIG: configFile };
+    const api = (p: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${httpPort}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    let gateway = spawnGateway(env);
+    try {
+      await waitForLog(gateway, 'gateway started');
+      await json(await api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
+      // The poll at start is over before the mail arrives (a poll asked for during one shares it).
+      await json(await api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }), 200);
+      const files = ['k1', 'k2'].map((name, i) => makeInstance(dir, name, { sopInstanceUid: `${uidBase}.11.${i + 1}`, studyInstanceUid: `${uidBase}.11`, seriesInstanceUid: `${uidBase}.11.0` }));
+      const mail = opensslMail(dir, { content: mixedContent(files.map((f) => readFileSync(f))), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+      servers.deliver(servers.accounts.b, mail);
+      proxy.onClientDataAfterServerBytes(mail.length, () => gateway.kill('SIGKILL'));
+      const answer = await api('/api/v1/mail/mailboxes/main/poll', { method: 'POST' }).then((r) => r.text()).catch((err: Error) => err.message);
+      assert.equal(proxy.cuts, 1, `the proxy killed the gateway at DELE; the poll answered: ${answer}`);
+      await exitOf(gateway);
+      assert.equal(servers.mails(servers.accounts.b).length, 1, 'killed before DELE: the mail is still on the server');
+
+      // The restart polls at once: the mail is known as imported, so it is only deleted.
+      gateway = spawnGateway(env);
+      await waitForLog(gateway, 'gateway started');
+      await waitFor(() => servers.mails(servers.accounts.b).length === 0, { timeoutMs: 30_000, what: 'the mail deleted after the restart' });
+      const rows = ((await json(await api('/api/v1/mail/received'), 200))['items'] as Received[]);
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(rows[0]?.state, 'imported');
+      assert.equal(rows[0]?.stored, 2);
+      for (const [i, file] of files.entries()) {
+        const row = await json(await api(`/api/v1/instances/${uidBase}.11.${i + 1}`), 200);
+        assert.equal(row['duplicates'], 0, 'imported once');
+        assert.ok(datasetBytes(path.join(dir, 'data', 'archive', String(row['path']))).equals(datasetBytes(file)));
+      }
+    } finally {
+      if (gateway.exitCode === null && gateway.signalCode === null) {
+        gateway.kill('SIGTERM');
+        await exitOf(gateway);
+      }
+    }
+  });
+});

@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Runs `openssl cms` with the arguments; returns stdout; throws with stderr when it fails. */
+export function opensslCms(args: readonly string[]): Buffer {
+  try {
+    return execFileSync('openssl', ['cms', ...args], { stdio: 'pipe', maxBuffer: 1024 * 1024 * 1024 });
+  } catch (err) {
+    throw new Error(`openssl cms ${args.join(' ')}: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
+  }
+}
+
+/**
+ * The content our relay expects, written as another program would: multipart/mixed with a manifest
+ * and base64 `application/dicom` parts, LF line ends (openssl canonicalizes when signing).
+ * `manifestFiles` overrides what the manifest lists (to make it lie).
+ */
+export function mixedContent(files: readonly Buffer[], options: { manifestFiles?: { name: string; size: number; sha256: string }[] } = {}): string {
+  const names = files.map((_, i) => `IM${String(i + 1).padStart(6, '0')}.dcm`);
+  const manifest = {
+    format: 'dicom-gateway-mail/1',
+    sendId: 'openssl-made',
+    part: 1,
+    parts: 1,
+    files: options.manifestFiles ?? files.map((f, i) => ({ name: names[i], size: f.length, sha256: createHash('sha256').update(f).digest('hex') })),
+  };
+  const parts = files.map((f, i) => `--XyZ\nContent-Type: application/dicom; name="${names[i]}"\nContent-Transfer-Encoding: base64\n\n${(f.toString('base64').match(/.{1,76}/g) ?? []).join('\n')}\n`);
+  return `Content-Type: multipart/mixed; boundary="XyZ"\n\n--XyZ\nContent-Type: application/json; name="manifest.json"\n\n${JSON.stringify(manifest)}\n${parts.join('')}--XyZ--\n`;
+}
+
+/**
+ * A mail made with `openssl cms -sign` then `-encrypt` (AES-256), as a partner's other software would
+ * send. `sign: false` or `encrypt: false` leave out a layer (mails that must be refused).
+ */
+export function opensslMail(dir: string, options: { content: string; signer?: { cert: string; key: string }; recipient?: string; from: string; to: string; sign?: boolean; encrypt?: boolean; stream?: boolean }): Buffer {
+  const f = (n: string): string => path.join(dir, n);
+  const tag = Math.random().toString(36).slice(2);
+  writeFileSync(f(`${tag}.content`), options.content);
+  let current = f(`${tag}.content`);
+  if (options.sign !== false) {
+    if (options.signer === undefined) throw new Error('a signer is needed');
+    opensslCms(['-sign', '-in', current, '-signer', options.signer.cert, '-inkey', options.signer.key, '-md', 'sha256', '-out', f(`${tag}.signed`), ...(options.encrypt === false ? ['-from', options.from, '-to', options.to, '-subject', 'DICOM'] : [])]);
+    current = f(`${tag}.signed`);
+  }
+  if (options.encrypt !== false) {
+    if (options.recipient === undefined) throw new Error('a recipient is needed');
+    opensslCms(['-encrypt', '-in', current, '-aes256', ...(options.stream === true ? ['-stream'] : []), '-from', options.from, '-to', options.to, '-subject', 'DICOM', '-out', f(`${tag}.mail`), options.recipient]);
+    current = f(`${tag}.mail`);
+  }
+  const mail = readFileSync(current);
+  return options.encrypt === false && options.sign === false ? Buffer.concat([Buffer.from(`From: ${options.from}\nTo: ${options.to}\nSubject: DICOM\nMIME-Version: 1.0\n`), mail]) : mail;
+}
