@@ -120,6 +120,7 @@ export class RecordsService {
     let assignment: Assignment | undefined;
     const entryIds: number[] = [];
     let outcome: FilingOutcome | undefined;
+    let newInInbox = false;
     for (const [type, files] of byType) {
       let entry = repository.entryOfStudy(tx, instance.studyInstanceUid, type, RecordSource.Dicom);
       let created = false;
@@ -140,6 +141,7 @@ export class RecordsService {
         });
         entry = repository.entryHeader(id, tx) as EntryHeader;
         created = true;
+        newInInbox ||= entry.patient === null;
       }
       const changed: number[] = [];
       for (const file of files) {
@@ -153,8 +155,9 @@ export class RecordsService {
       }
       entryIds.push(entry.id);
       if (!created && entry.patient === null) {
-        // An entry in the inbox tries again with each new instance: the PVS may have sent the order since.
-        header ??= this.#header(instance);
+        // An entry in the inbox tries again with each new instance: the PVS may have sent the order
+        // since. The study's header is read once (instances of a study name the same patient).
+        header ??= this.#studyHeader(instance);
         assignment ??= this.#deps.assigner.resolve(tx, instance, header, at);
         if (assignment.kind === 'patient') {
           repository.assign(tx, entry.id, assignment.ref, at);
@@ -169,7 +172,7 @@ export class RecordsService {
           ? { kind: 'unassigned', entryIds, reason: entry.unassignedReason as UnassignedReason }
           : { kind: 'filed', entryIds, patientId: entry.patient.patientId };
     }
-    if (outcome?.kind === 'unassigned') log.info({ entryIds, reason: outcome.reason }, 'record entry waits in the unassigned inbox');
+    if (outcome?.kind === 'unassigned' && newInInbox) log.info({ entryIds, reason: outcome.reason }, 'record entry waits in the unassigned inbox');
     return outcome as FilingOutcome;
   }
 
@@ -224,6 +227,19 @@ export class RecordsService {
     const file = path.resolve(root, attachment.path);
     if (!file.startsWith(path.join(root, 'derived') + path.sep)) throw new GatewayError(ErrorCode.Internal, 'attachment path outside derived/');
     return file;
+  }
+
+  /** Header attributes of the last studies whose entries wait in the inbox, by Study Instance UID. */
+  readonly #inboxHeaders = new Map<string, HeaderAttributes>();
+
+  #studyHeader(instance: IndexedInstance): HeaderAttributes {
+    let header = this.#inboxHeaders.get(instance.studyInstanceUid);
+    if (header === undefined) {
+      header = this.#header(instance);
+      if (this.#inboxHeaders.size >= 256) this.#inboxHeaders.delete(this.#inboxHeaders.keys().next().value as string);
+      this.#inboxHeaders.set(instance.studyInstanceUid, header);
+    }
+    return header;
   }
 
   #header(instance: IndexedInstance): HeaderAttributes {
