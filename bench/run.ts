@@ -4,6 +4,7 @@
 // plus one line in the list below.
 import { echoWorkload } from './echo.ts';
 import { jobsWorkload } from './jobs.ts';
+import { mailTransportWorkload } from './mail-transport.ts';
 import { mailWorkload } from './mail.ts';
 import { renderWorkload } from './render.ts';
 import { storeLargeWorkload } from './store-large.ts';
@@ -11,7 +12,7 @@ import { storeWorkload } from './store.ts';
 import { worklistWorkload } from './worklist.ts';
 import { median, startGatewayProcess, type Measurement, type Workload } from './support.ts';
 
-const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload, storeLargeWorkload, renderWorkload, mailWorkload];
+const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload, storeLargeWorkload, renderWorkload, mailWorkload, mailTransportWorkload];
 
 const MiB = 1024 * 1024;
 
