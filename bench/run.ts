@@ -4,12 +4,15 @@
 // plus one line in the list below.
 import { echoWorkload } from './echo.ts';
 import { jobsWorkload } from './jobs.ts';
+import { mailTransportWorkload } from './mail-transport.ts';
 import { mailWorkload } from './mail.ts';
+import { renderWorkload } from './render.ts';
+import { storeLargeWorkload } from './store-large.ts';
 import { storeWorkload } from './store.ts';
 import { worklistWorkload } from './worklist.ts';
 import { median, startGatewayProcess, type Measurement, type Workload } from './support.ts';
 
-const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload, mailWorkload];
+const workloads: readonly Workload[] = [echoWorkload, worklistWorkload, jobsWorkload, storeWorkload, storeLargeWorkload, renderWorkload, mailWorkload, mailTransportWorkload];
 
 const MiB = 1024 * 1024;
 
@@ -20,10 +23,10 @@ function fmt(value: number): string {
 function report(measurements: readonly Measurement[]): void {
   for (const m of measurements) {
     const ours = median(m.ours);
-    let line = `  ${m.name}\n    ours ${fmt(ours)} ${m.unit} (median of ${m.ours.length})`;
+    let line = `  ${m.name}\n    ${m.oursName ?? 'ours'} ${fmt(ours)} ${m.unit} (median of ${m.ours.length})`;
     if (m.peer !== undefined && m.peer.length > 0) {
       const peer = median(m.peer);
-      line += `; ${m.peerName ?? 'peer'} ${fmt(peer)} ${m.unit}; ratio ours/${m.peerName ?? 'peer'} ${(ours / peer).toFixed(2)}`;
+      line += `; ${m.peerName ?? 'peer'} ${fmt(peer)} ${m.unit}; ratio ${m.oursName ?? 'ours'}/${m.peerName ?? 'peer'} ${(ours / peer).toFixed(2)}`;
     }
     process.stdout.write(`${line}\n`);
   }

@@ -14,6 +14,8 @@ export interface Measurement {
   unit: string;
   /** One value per round; the report shows the median. */
   ours: number[];
+  /** What `ours` measured when it is not the gateway (e.g. a lower bound). */
+  oursName?: string;
   /** The same for the reference peer, when there is one. */
   peer?: number[];
   peerName?: string;
@@ -27,6 +29,8 @@ export interface BenchGateway {
   aeTitle: string;
   /** Peak resident set size of the gateway process so far (VmHWM), in bytes. */
   peakRss(): number;
+  /** Starts a new peak (Linux: the process's VmHWM is reset to its current RSS). */
+  resetPeakRss(): void;
   currentRss(): number;
   stop(): Promise<void>;
 }
@@ -148,6 +152,7 @@ export async function startGatewayProcess(options: { config?: string; env?: Reco
     dataDir,
     aeTitle,
     peakRss: () => procStatus(pid, 'VmHWM'),
+    resetPeakRss: () => writeFileSync(`/proc/${pid}/clear_refs`, '5'),
     currentRss: () => procStatus(pid, 'VmRSS'),
     stop: async () => {
       child.kill('SIGTERM');
@@ -163,6 +168,51 @@ export async function startStorescp(aeTitle = 'STORESCP'): Promise<{ port: numbe
   const dir = tempDir('gw-bench-storescp-');
   const child = spawn('storescp', ['-aet', aeTitle, '-od', dir, String(port)], { env: dcmtkEnv, stdio: 'ignore' });
   await waitUntil(() => portOpen(port), 'storescp');
+  return {
+    port,
+    aeTitle,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exitOf(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Orthanc from Debian as a second reference peer for storage: its own SQLite index and file storage in a
+ * temp dir, no plugins, any calling AE may store. Ready when its REST API answers.
+ */
+export async function startOrthanc(aeTitle = 'ORTHANC'): Promise<{ port: number; aeTitle: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const httpPort = await freePort();
+  const dir = tempDir('gw-bench-orthanc-');
+  const config = {
+    Name: 'bench',
+    StorageDirectory: path.join(dir, 'storage'),
+    IndexDirectory: path.join(dir, 'index'),
+    Plugins: [],
+    DicomAet: aeTitle,
+    DicomPort: port,
+    HttpPort: httpPort,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: false,
+    DicomCheckCalledAet: false,
+    DicomAlwaysAllowStore: true,
+    DicomAlwaysAllowEcho: true,
+    UnknownSopClassAccepted: true,
+  };
+  const configFile = path.join(dir, 'orthanc.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const child = spawn('Orthanc', [configFile], { env: dcmtkEnv, stdio: 'ignore' });
+  await waitUntil(async () => {
+    if (child.exitCode !== null) throw new Error(`Orthanc exited with ${child.exitCode}`);
+    try {
+      return (await fetch(`http://127.0.0.1:${httpPort}/system`)).ok;
+    } catch {
+      return false;
+    }
+  }, 'Orthanc', 60_000);
   return {
     port,
     aeTitle,

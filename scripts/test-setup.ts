@@ -8,6 +8,9 @@ export const testPackages: readonly { pkg: string; program: string }[] = [
   { pkg: 'dcmtk', program: 'echoscu' },
   { pkg: 'redis-server', program: 'redis-server' },
   { pkg: 'openssl', program: 'openssl' },
+  // Rendering: video encoding and probing, JPEG 2000 fixtures and references.
+  { pkg: 'ffmpeg', program: 'ffmpeg' },
+  { pkg: 'libgdcm-tools', program: 'gdcmconv' },
   // The e-mail relay's tests run a real Postfix and Dovecot.
   { pkg: 'postfix', program: 'postfix' },
   { pkg: 'dovecot-core', program: 'dovecot' },

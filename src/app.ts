@@ -2,23 +2,27 @@ import path from 'node:path';
 import dimse from 'dcmjs-dimse';
 import { Router } from 'express';
 import type { DestinationStream } from 'pino';
-import { ArchiveStore, DiskGuard, importPart10File, ImportFolder, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
+import { ArchiveStore, DiskGuard, importPart10File, ImportFolder, StorageCommitments, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
-import { ArchiveRepository, AssociationRepository, Database, DeviceRepository, MppsRepository, PatientRepository, WorklistRepository } from './db/index.ts';
+import { ArchiveRepository, AssociationRepository, Database, DerivedFileRepository, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, StorageCommitmentRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
-import { DicomListener, mppsService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
+import { DicomListener, mppsService, storageCommitmentService, storageService, verificationService, worklistFindService, type DimseService } from './dimse/index.ts';
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { folderRouter } from './http/folder-router.ts';
 import { mailRouter, studySendRouter } from './http/mail-router.ts';
 import { MailRelay } from './mail/index.ts';
 import { patientsRouter } from './http/patients-router.ts';
+import { recordsRouter } from './http/records-router.ts';
+import { assignmentSettings, PatientAssigner, RecordsService } from './records/index.ts';
+import { storageCommitmentsRouter } from './http/storage-commitments-router.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqJobQueue, SqliteJobQueue, type JobQueue } from './jobs/index.ts';
 import { worklistRouter } from './http/worklist-router.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
+import { Renderer } from './rendering/index.ts';
 import { version } from './version.ts';
 import { MppsService, studyOrderLinker, WorklistFolder, WorklistQuery, WorklistService } from './worklist/index.ts';
 
@@ -30,7 +34,7 @@ export interface GatewayOptions {
   pretty?: boolean;
   /** DICOM services beyond the built-in ones; a service given here replaces the built-in one for its SOP classes (tests pass stand-ins). */
   dimseServices?: readonly DimseService[];
-  /** Further job types and schedules (tests), added to the gateway's own catalog. */
+  /** Further job types and schedules (tests), added to the gateway's own catalog; a type given here replaces the built-in one. */
   jobs?: Partial<JobCatalog>;
 }
 
@@ -64,6 +68,7 @@ export class Gateway {
   #devices: DeviceRegistry | undefined;
   #worklist: WorklistService | undefined;
   #jobs: JobQueue | undefined;
+  #records: RecordsService | undefined;
   #mail: MailRelay | undefined;
   #stoppables: Stoppable[] = [];
   #stopping: Promise<void> | undefined;
@@ -99,6 +104,12 @@ export class Gateway {
   get jobs(): JobQueue {
     if (this.#jobs === undefined) throw new Error('gateway not started');
     return this.#jobs;
+  }
+
+  /** Patient records; `records.fileRendered` is the hook rendering calls in its transaction. */
+  get records(): RecordsService {
+    if (this.#records === undefined) throw new Error('gateway not started');
+    return this.#records;
   }
 
   /** The e-mail relay; undefined when no mailbox is configured. */
@@ -139,6 +150,25 @@ export class Gateway {
           ? new BullmqJobQueue({ ...queueDeps, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, runWorkers: config.queue.runWorkers })
           : new SqliteJobQueue(queueDeps);
       this.#jobs = jobs;
+      // Rendering: the pool stops after the workers that feed it (stoppables run in reverse).
+      const renderer = new Renderer({ config: config.rendering, layout: this.layout, log: log.child({ component: 'rendering' }) });
+      await renderer.start();
+      this.#stoppables.push({ name: 'rendering', stop: () => renderer.close() });
+      this.health.register('rendering', () => renderer.health());
+      const derivedFiles = new DerivedFileRepository(db);
+      const recordRepository = new RecordRepository(db);
+      const records = new RecordsService({
+        db,
+        repository: recordRepository,
+        assigner: new PatientAssigner({ repository: recordRepository, settings: assignmentSettings(config.records.assignment) }),
+        jobs,
+        config: config.records,
+        dirs: { root: this.layout.root, archive: this.layout.archive },
+        clock: this.clock,
+        timeZone: config.gateway.timezone,
+        log: log.child({ component: 'records' }),
+      });
+      this.#records = records;
       const archiveRepository = new ArchiveRepository(db);
       // The relay's job types must register before the queue starts; it imports through the archive store built below.
       let archiveStore: ArchiveStore | undefined;
@@ -159,8 +189,21 @@ export class Gateway {
               log: log.child({ component: 'mail' }),
             });
       this.#mail = mail;
-      const catalog = jobCatalog({ config, log, clock: this.clock, ...(mail === undefined ? {} : { afterStudyStable: (tx, uid) => mail.routeStable(tx, uid) }) });
-      for (const definition of [...catalog.definitions, ...(mail?.jobDefinitions() ?? []), ...(this.#options.jobs?.definitions ?? [])]) jobs.register(definition);
+      if (mail !== undefined && config.queue.driver === 'redis' && !config.queue.runWorkers) {
+        log.warn('the e-mail relay sends from the gateway process, but queue.runWorkers is false: mails will wait; set it true');
+      }
+      // Rendered files go to the patient record in the transaction that records them.
+      const catalog = jobCatalog({
+        config,
+        log,
+        clock: this.clock,
+        renderer,
+        rendered: { repository: derivedFiles, onRendered: (tx, rendered) => void records.fileRendered(tx, rendered) },
+        ...(mail === undefined ? {} : { afterStudyStable: (tx, uid) => mail.routeStable(tx, uid) }),
+      });
+      const given = this.#options.jobs?.definitions ?? [];
+      const definitions = [...catalog.definitions, ...(mail?.jobDefinitions() ?? [])];
+      for (const definition of [...definitions.filter((d) => !given.some((g) => g.type === d.type)), ...given]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
       devices.syncFromConfig(config.devices);
@@ -259,6 +302,19 @@ export class Gateway {
         importFolder = started;
         this.#stoppables.push({ name: 'import-folder', stop: () => started.stop() });
       }
+      const commitmentRepository = new StorageCommitmentRepository(db);
+      const commitments = new StorageCommitments({
+        db,
+        repository: commitmentRepository,
+        archive: archiveRepository,
+        jobs,
+        devices,
+        dirs: { root: this.layout.root, archive: this.layout.archive },
+        aeTitle: config.gateway.aeTitle,
+        clock: this.clock,
+        log: log.child({ component: 'storage-commitment' }),
+      });
+      await commitments.recover();
       const allowed = config.archive.sopClasses.allow.length > 0 ? config.archive.sopClasses.allow : storageSopClasses;
 
       const associations = new AssociationRepository(db);
@@ -277,6 +333,7 @@ export class Gateway {
           ),
           mppsService(new MppsService({ db, mpps: new MppsRepository(db), worklist: worklistRepository, clock: this.clock, log: log.child({ component: 'mpps' }) })),
           storageService({ sopClasses: allowed.filter((uid) => !config.archive.sopClasses.deny.includes(uid)), transferSyntaxes: storageTransferSyntaxes, archive }),
+          storageCommitmentService(commitments),
         ]),
         sink: associations,
         clock: this.clock,
@@ -300,8 +357,10 @@ export class Gateway {
             studies: Router().use(studiesRouter(archiveRepository), studySendRouter(mail)),
             ...(mail === undefined ? {} : { mail: mailRouter(mail) }),
             patients: patientsRouter(new PatientRepository(db)),
+            records: recordsRouter(records),
+            'storage-commitments': storageCommitmentsRouter(commitmentRepository),
             'import-folder': folderRouter(importFolder, 'no import folder is configured (archive.importFolder.path)'),
-            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive }),
+            instances: instancesRouter({ repository: archiveRepository, archiveDir: this.layout.archive, derived: { repository: derivedFiles, dataDir: this.layout.root } }),
             associations: associationsRouter({
               associations,
               connectedClients: () => connectedClients({ associations, registry: devices, clock: this.clock, timezone: config.gateway.timezone }),

@@ -2,9 +2,11 @@ import type { DestinationStream } from 'pino';
 import { systemClock, type Clock } from './clock.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { GatewayError, ErrorCode } from './domain/errors.ts';
+import { dataLayout } from './data-dir.ts';
 import { jobCatalog, type JobCatalog } from './job-catalog.ts';
 import { BullmqWorkerHost } from './jobs/index.ts';
 import { createLogger, type Logger, type RootLogger } from './log.ts';
+import { Renderer } from './rendering/index.ts';
 import { version } from './version.ts';
 
 export interface WorkerOptions {
@@ -27,6 +29,7 @@ export class WorkerProcess {
   readonly #options: WorkerOptions;
   #root: RootLogger | undefined;
   #host: BullmqWorkerHost | undefined;
+  #renderer: Renderer | undefined;
 
   constructor(options: WorkerOptions) {
     this.#options = options;
@@ -48,7 +51,9 @@ export class WorkerProcess {
       pretty: this.#options.pretty ?? false,
     });
     const log = this.#root.log.child({ component: 'worker' });
-    const catalog = jobCatalog({ config, log, clock: this.#options.clock ?? systemClock });
+    this.#renderer = new Renderer({ config: config.rendering, layout: dataLayout(config.dataDir), log: log.child({ component: 'rendering' }) });
+    await this.#renderer.start();
+    const catalog = jobCatalog({ config, log, clock: this.#options.clock ?? systemClock, renderer: this.#renderer });
     const definitions = [...catalog.definitions, ...(this.#options.jobs?.definitions ?? [])];
     const unknown = (this.#options.types ?? []).filter((t) => !definitions.some((d) => d.type === t));
     if (unknown.length > 0) throw new GatewayError(ErrorCode.Invalid, `unknown job types: ${unknown.join(', ')}`);
@@ -69,6 +74,7 @@ export class WorkerProcess {
   async stop(): Promise<void> {
     const deadline = Date.now() + this.#options.config.shutdown.timeoutSeconds * 1000;
     await this.#host?.stop(deadline);
+    await this.#renderer?.close();
     this.#root?.log.info('worker stopped');
     await this.#root?.close();
   }

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { DatabaseSync } from 'node:sqlite';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { ArchiveRepository, Database } from '../db/index.ts';
-import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import { ErrorCode, GatewayError, isGatewayError } from '../domain/errors.ts';
+import { DirectorySyncs, fsyncFile } from '../group-fsync.ts';
 import { isValidUid } from '../domain/uid.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -12,7 +14,7 @@ import { IncomingFile } from './incoming-file.ts';
 import { readIndexAttributes, type IndexAttributes } from './index-attributes.ts';
 import { instanceReceivedType } from './instance-received-job.ts';
 import { part10Header } from './part10-header.ts';
-import { archivePath } from './paths.ts';
+import { archivePath, replacementPath } from './paths.ts';
 
 export const DuplicatePolicy = { KeepFirst: 'keep-first', Overwrite: 'overwrite' } as const;
 export type DuplicatePolicy = (typeof DuplicatePolicy)[keyof typeof DuplicatePolicy];
@@ -44,25 +46,21 @@ export interface ArchiveStoreDeps {
 
 const invalid = (detail: string): GatewayError => new GatewayError(ErrorCode.Invalid, detail, { publicDetail: detail });
 
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Receives instances durably: the bytes go to a temp file in `incoming/` behind a Part 10 meta header
- * as they arrive; once complete the file is fsync'd, checked against the command, renamed into
- * `archive/`, its directory fsync'd, and one transaction records the index rows and the follow-up job.
- * Only then does the caller answer Success.
+ * as they arrive; once complete the file is checked against the command, renamed into `archive/`,
+ * the file and its directory are fsync'd (at once: both must be on disk, in no particular order),
+ * and one transaction records the index rows and the follow-up job. Only then does the caller
+ * answer Success. A crash before the commit can leave an unindexed file at its archive path, which
+ * nothing reads and the device's next attempt replaces; an indexed file is never replaced unsynced.
  */
 export class ArchiveStore {
   readonly #deps: ArchiveStoreDeps;
   /** Stores of one SOP Instance UID run one after the other (duplicate handling needs a settled index). */
   readonly #bySop = new Map<string, Promise<unknown>>();
+  readonly #dirSyncs = new DirectorySyncs();
+  /** Series folders made or seen lately: most instances go where the one before went (no mkdir each time). */
+  readonly #knownDirs = new Set<string>();
 
   constructor(deps: ArchiveStoreDeps) {
     this.#deps = deps;
@@ -136,6 +134,26 @@ export class ArchiveStore {
     if (a.studyInstanceUid === '' || a.seriesInstanceUid === '') throw invalid('Study or Series Instance UID missing');
   }
 
+  /** Renames the file into place, making its folders when needed; returns the first folder made, if any. */
+  async #moveInto(from: string, target: string): Promise<string | undefined> {
+    const dir = path.dirname(target);
+    if (this.#knownDirs.has(dir)) {
+      try {
+        await rename(from, target);
+        return undefined;
+      } catch (err) {
+        // Removed behind our back: make it again below.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.#knownDirs.delete(dir);
+      }
+    }
+    const created = await mkdir(dir, { recursive: true });
+    await rename(from, target);
+    if (this.#knownDirs.size >= 1000) this.#knownDirs.clear();
+    this.#knownDirs.add(dir);
+    return created;
+  }
+
   async #archive(file: IncomingFile, finished: { path: string; size: number; sha256: string }, a: IndexAttributes, request: StoreRequest): Promise<StoreOutcome> {
     const { db, repository, dirs, clock, log, duplicates } = this.#deps;
     const receivedAt = clock.now().toISOString();
@@ -145,22 +163,23 @@ export class ArchiveStore {
       log.info({ sopInstanceUid: a.sopInstanceUid, callingAeTitle: request.callingAeTitle }, 'duplicate instance received: the first copy is kept');
       return { kind: 'duplicate' };
     }
-    const relative = archivePath(a);
+    // A replacing copy gets a name of its own: the indexed file stays whole until the commit points elsewhere.
+    const replacing = duplicates === DuplicatePolicy.Overwrite && repository.instance(a.sopInstanceUid) !== undefined;
+    const relative = replacing ? replacementPath(archivePath(a), randomBytes(6).toString('hex')) : archivePath(a);
     const target = path.join(dirs.archive, relative);
     const seriesDir = path.dirname(target);
-    let created: string | undefined;
     try {
-      created = await mkdir(seriesDir, { recursive: true });
-      await rename(finished.path, target);
-      await fsyncDir(seriesDir);
+      const created = await this.#moveInto(finished.path, target);
+      const syncs = [fsyncFile(target), this.#dirSyncs.sync(seriesDir)];
       // New directories must survive a crash too: their parents hold their entries.
       if (created !== undefined) {
         const top = path.dirname(created);
         for (let dir = path.dirname(seriesDir); ; dir = path.dirname(dir)) {
-          await fsyncDir(dir);
+          syncs.push(this.#dirSyncs.sync(dir));
           if (dir === top || dir === dirs.archive || dir === path.dirname(dir)) break;
         }
       }
+      await Promise.all(syncs);
     } catch (err) {
       await file.discard();
       await unlink(target).catch(() => undefined);
@@ -204,15 +223,20 @@ export class ArchiveStore {
         this.#deps.onIndexed?.(tx, { studyInstanceUid: a.studyInstanceUid, accessionNumber: a.accessionNumber, patientId: a.patientId, studyDate: a.studyDate, modality: a.modality }, receivedAt);
         this.#deps.jobs.enqueueInTransaction(tx, {
           type: instanceReceivedType,
-          payload: { instanceId: result.instanceId, sopInstanceUid: a.sopInstanceUid },
+          payload: { instanceId: result.instanceId, sopInstanceUid: a.sopInstanceUid, path: relative },
           correlationId: request.associationId,
         });
         return result;
       });
     } catch (err) {
       // Not indexed: nothing of it may stay (a later copy starts afresh).
-      if (duplicates !== DuplicatePolicy.Overwrite) await unlink(target).catch(() => undefined);
-      throw err;
+      await unlink(target).catch(() => undefined);
+      // The dataset passed its checks above: what fails here is ours (the database, a follow-up's
+      // payload), never the dataset's fault, whatever code it carries. Out of resources (A700)
+      // tells the device to send it again later; nothing was acknowledged.
+      if (isGatewayError(err) && err.code === ErrorCode.Unavailable) throw err;
+      this.#deps.log.error({ err, sopInstanceUid: a.sopInstanceUid }, 'could not index a received instance');
+      throw new GatewayError(ErrorCode.Unavailable, `could not index the instance: ${(err as Error).message}`, { cause: err, publicDetail: 'could not index; send again later' });
     }
     const { replaced } = outcome;
     if (outcome.replacedPath !== undefined) await unlink(path.join(dirs.archive, outcome.replacedPath)).catch(() => undefined);

@@ -17,8 +17,9 @@ export interface FinishedFile {
 
 /**
  * A `.part` file in `incoming/` that receives an instance as it arrives: written through a stream
- * (`write` says when to wait for `drain`), hashed on the way, fsync'd as it closes on `finish`,
- * removed on `discard`. Opening, writing, fsync and closing all run off the event loop.
+ * (`write` says when to wait for `drain`), hashed on the way, closed on `finish`, removed on
+ * `discard`. Not fsync'd here: the archive syncs it after the rename, together with its directory.
+ * Opening, writing and closing all run off the event loop.
  */
 export class IncomingFile {
   readonly path: string;
@@ -33,8 +34,7 @@ export class IncomingFile {
 
   private constructor(file: string) {
     this.path = file;
-    // flush: the descriptor is fsync'd before it is closed.
-    this.#stream = createWriteStream(file, { flags: 'wx', mode: 0o640, flush: true, highWaterMark: 256 * 1024 });
+    this.#stream = createWriteStream(file, { flags: 'wx', mode: 0o640, highWaterMark: 256 * 1024 });
     this.#stream.on('error', (err: NodeJS.ErrnoException) => {
       this.#error ??= err;
     });
@@ -80,7 +80,7 @@ export class IncomingFile {
     this.#stream.on('close', done);
   }
 
-  /** Writes what is buffered, fsyncs and closes the file; throws (after removing it) when it could not be written. */
+  /** Writes what is buffered and closes the file; throws (after removing it) when it could not be written. */
   async finish(): Promise<FinishedFile> {
     if (this.#state !== 'open') throw new Error(`incoming file is ${this.#state}`);
     this.#state = 'finishing';

@@ -15,3 +15,13 @@ export function archivePath(uids: { studyInstanceUid: string; seriesInstanceUid:
   if (!isValidUid(uids.sopInstanceUid)) throw new Error('not a valid SOP Instance UID');
   return path.join(shortHash(uids.studyInstanceUid), shortHash(uids.seriesInstanceUid), `${uids.sopInstanceUid}.dcm`);
 }
+
+/**
+ * Where a replacing copy goes (`archive.duplicates: overwrite`): beside the instance's usual place
+ * (`archivePath`), under a name of its own, so that the file it replaces stays whole until the index
+ * points at the new one.
+ */
+export function replacementPath(usual: string, token: string): string {
+  if (!usual.endsWith('.dcm') || !/^[a-z0-9]+$/.test(token)) throw new Error('not an archive path or not a valid token');
+  return `${usual.slice(0, -'.dcm'.length)}.r${token}.dcm`;
+}

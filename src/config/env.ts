@@ -17,6 +17,7 @@ export const envOverrides: readonly EnvOverride[] = [
   { variable: 'GATEWAY_LOG_LEVEL', path: ['logging', 'level'], kind: 'string' },
   { variable: 'GATEWAY_QUEUE_DRIVER', path: ['queue', 'driver'], kind: 'string' },
   { variable: 'GATEWAY_REDIS_URL', path: ['queue', 'redisUrl'], kind: 'string' },
+  { variable: 'GATEWAY_RECORDS_WEBHOOK_SECRET', path: ['records', 'webhook', 'secret'], kind: 'string' },
 ];
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { aeTitleSchema } from '../domain/ae-title.ts';
 import { deviceSchema } from '../domain/device.ts';
+import { recordsSchema } from './records-schema.ts';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -204,6 +205,19 @@ export const configSchema = z
           .prefault({}),
         /** A study counts as complete after this long without a new instance; that starts its per-study work. */
         studyQuietSeconds: z.number().min(1).max(86_400).default(60),
+        /** Delivery of storage commitment reports on a new association (a job per report). */
+        storageCommitment: z
+          .object({
+            /** Attempts in all before the job fails (a device that is off is tried again with backoff). */
+            attempts: z.number().int().min(1).max(1000).default(48),
+            /** Wait before the second attempt; doubles with each further one up to retryMaxSeconds. */
+            retryBaseSeconds: z.number().min(0.1).max(86_400).default(30),
+            retryMaxSeconds: z.number().min(1).max(7 * 86_400).default(3600),
+            /** The longest one delivery may take, from connect to release. */
+            timeoutSeconds: z.number().min(1).max(600).default(30),
+          })
+          .strict()
+          .prefault({}),
         /** A folder whose DICOM Part 10 files are imported like received instances. */
         importFolder: z
           .object({
@@ -216,6 +230,28 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    rendering: z
+      .object({
+        /** JPEG quality of images and posters, 1 to 100. */
+        jpegQuality: z.number().int().min(1).max(100).default(90),
+        /** Images larger than this on their longest side are scaled down (pixels). */
+        maxSize: z.number().int().min(16).max(65_535).default(2048),
+        /** Window center/width by modality, for images that carry neither a window nor a VOI LUT (else min/max). */
+        windowPresets: z
+          .record(z.string().regex(/^[A-Z0-9]{1,16}$/, 'a modality code such as CT'), z.object({ center: z.number(), width: z.number().positive() }).strict())
+          .default({}),
+        /** The ffmpeg program: a name on the PATH or a full path. */
+        ffmpegPath: z.string().min(1).default('ffmpeg'),
+        /** Frame rate of a cine whose tags give none. */
+        defaultFps: z.number().min(1).max(120).default(25),
+        /** libx264 preset and constant rate factor of the MP4s made from frames. */
+        videoPreset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow']).default('veryfast'),
+        videoCrf: z.number().int().min(0).max(51).default(23),
+        /** Render threads; 0: one per core. */
+        workerThreads: z.number().int().min(0).max(64).default(0),
       })
       .strict()
       .prefault({}),
@@ -254,6 +290,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Patient records: how rendered files are filed under PVS patients and delivered to the PVS. */
+    records: recordsSchema,
     shutdown: z
       .object({
         /** How long running work may take to finish on SIGTERM before we stop anyway. */

@@ -145,6 +145,24 @@ export class ArchiveRepository {
   }
 
   /**
+   * The instance's patient. The PVS is the source of truth for demographics: an import creates a
+   * patient, never rewrites one. Without a Patient ID there is no key to share: each study gets a
+   * patient of its own (the one its first instance made), with the name its device sent.
+   */
+  #patientRef(tx: DatabaseSync, patient: NewInstance['patient'], studyInstanceUid: string, now: string): number {
+    const values = [patient.issuer, patient.name.family, patient.name.given, patient.name.middle, patient.name.prefix, patient.name.suffix, patient.birthDate, patient.sex, now, now];
+    const insert = `INSERT INTO patients (patient_id, issuer, family_name, given_name, middle_name, name_prefix, name_suffix, birth_date, sex, created_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    if (patient.patientId !== '') {
+      const row = this.#prepare(tx, `${insert} ON CONFLICT (patient_id, issuer) WHERE patient_id <> '' DO UPDATE SET patient_id = excluded.patient_id RETURNING id`).get(patient.patientId, ...values) as { id: number };
+      return row.id;
+    }
+    const known = this.#prepare(tx, 'SELECT patient_ref FROM studies WHERE study_instance_uid = ?').get(studyInstanceUid) as { patient_ref: number } | undefined;
+    if (known !== undefined) return known.patient_ref;
+    return (this.#prepare(tx, `${insert} RETURNING id`).get('', ...values) as { id: number }).id;
+  }
+
+  /**
    * Indexes an instance (patient, study and series created when new). With `replace`, an instance
    * already indexed is replaced and counted as a duplicate; returns the replaced one's path then.
    * Without, an instance already indexed throws (the caller checked in the same transaction).
@@ -152,16 +170,7 @@ export class ArchiveRepository {
   index(tx: DatabaseSync, entry: NewInstance, replace: boolean): { instanceId: number; replaced: boolean; replacedPath: string | undefined } {
     const now = entry.instance.receivedAt;
     const { patient, study, series, instance } = entry;
-    // The PVS is the source of truth for demographics: an import creates a patient, never rewrites one.
-    const patientRef = (
-      this.#prepare(
-          tx,
-          `INSERT INTO patients (patient_id, issuer, family_name, given_name, middle_name, name_prefix, name_suffix, birth_date, sex, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (patient_id, issuer) DO UPDATE SET patient_id = excluded.patient_id RETURNING id`,
-        )
-        .get(patient.patientId, patient.issuer, patient.name.family, patient.name.given, patient.name.middle, patient.name.prefix, patient.name.suffix, patient.birthDate, patient.sex, now, now) as { id: number }
-    ).id;
+    const patientRef = this.#patientRef(tx, patient, study.studyInstanceUid, now);
     const studyRef = (
       this.#prepare(
           tx,

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { GroupFsync } from '../group-fsync.ts';
 import { migrations as allMigrations, type Migration } from './migrations/index.ts';
 import { applyMigrations } from './migrate.ts';
 
@@ -21,17 +22,26 @@ export interface OpenOptions {
 
 /**
  * The gateway's SQLite database. `node:sqlite` is synchronous and blocks the event loop while it
- * commits (fsync with synchronous=FULL), so writes on hot paths go through `write()`, which commits
- * all writes requested in the same turn of the event loop in one transaction (group commit).
+ * commits, so writes on hot paths go through `write()`, which commits all writes requested in the
+ * same turn of the event loop in one transaction (group commit), and makes them durable off the event
+ * loop: the commit itself runs with synchronous=NORMAL (no fsync), then an fsync of the WAL file on
+ * libuv's thread pool makes it durable before the writers are answered. fsync flushes the file, not
+ * the descriptor, so ours covers SQLite's writes; frames a checkpoint has moved on were synced into
+ * the database file by that checkpoint. Every other commit (`transaction()`, single statements) keeps
+ * synchronous=FULL.
  */
 export class Database {
   readonly sqlite: DatabaseSync;
+  /** Syncs the WAL file; undefined for `:memory:`. */
+  readonly #wal: GroupFsync | undefined;
   #pending: PendingWrite[] = [];
   #flushScheduled = false;
   #closed = false;
+  #closing = false;
 
-  private constructor(sqlite: DatabaseSync) {
+  private constructor(sqlite: DatabaseSync, walFile: string | undefined) {
     this.sqlite = sqlite;
+    this.#wal = walFile === undefined ? undefined : new GroupFsync(walFile);
   }
 
   readonly #statements = new Map<string, StatementSync>();
@@ -58,8 +68,11 @@ export class Database {
     sqlite.exec('PRAGMA journal_mode = WAL');
     sqlite.exec('PRAGMA synchronous = FULL');
     sqlite.exec('PRAGMA foreign_keys = ON');
-    const db = new Database(sqlite);
+    const wal = options.file === ':memory:' ? undefined : `${options.file}-wal`;
+    const db = new Database(sqlite, wal);
     applyMigrations(sqlite, options.migrations ?? allMigrations);
+    // The WAL's own directory entry must survive a crash too: synced once, as it exists from here on.
+    if (wal !== undefined && existsSync(wal)) fsyncDirectory(path.dirname(wal));
     return db;
   }
 
@@ -97,7 +110,10 @@ export class Database {
     this.#pending = [];
     if (batch.length === 0) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    // Closing: commit with a synchronous fsync, as there will be no event loop turn to wait for.
+    const wal = this.#closing ? undefined : this.#wal;
     try {
+      if (wal !== undefined) this.sqlite.exec('PRAGMA synchronous = NORMAL');
       this.sqlite.exec('BEGIN IMMEDIATE');
       for (const item of batch) {
         this.sqlite.exec('SAVEPOINT w');
@@ -115,11 +131,19 @@ export class Database {
       if (this.sqlite.isTransaction) this.sqlite.exec('ROLLBACK');
       for (const item of batch) item.reject(err);
       return;
+    } finally {
+      if (wal !== undefined) this.sqlite.exec('PRAGMA synchronous = FULL');
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i];
-      if (outcome?.ok) item.resolve(outcome.value);
-      else item.reject(outcome?.value);
+    const settle = (): void =>
+      batch.forEach((item, i) => {
+        const outcome = outcomes[i];
+        if (outcome?.ok) item.resolve(outcome.value);
+        else item.reject(outcome?.value);
+      });
+    if (wal === undefined) return settle();
+    wal.sync().then(settle, (err: unknown) => {
+      // Committed but perhaps not durable: nobody may be told it is stored.
+      for (const item of batch) item.reject(err);
     });
   }
 
@@ -129,8 +153,21 @@ export class Database {
 
   close(): void {
     if (this.#closed) return;
+    this.#closing = true;
     this.#flush();
     this.#closed = true;
+    // Closing checkpoints the WAL into the database file (synced, as synchronous is FULL here), so
+    // writers still waiting for their WAL fsync are durable either way; theirs completes on its own.
     this.sqlite.close();
+    void this.#wal?.close();
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

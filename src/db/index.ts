@@ -7,5 +7,8 @@ export { MppsRepository, type MppsRecord } from './mpps-repository.ts';
 export { AssociationRepository, type AssociationQuery, type CallingAeActivity, type StoredAssociation } from './association-repository.ts';
 export { ArchiveRepository, type NewInstance, type StoredInstance, type StudySummary, type SeriesSummary } from './archive-repository.ts';
 export { PatientRepository, type PatientSummary } from './patient-repository.ts';
+export { RecordRepository, type EntryHeader, type IndexedInstance, type NewAttachment, type NewEntry, type RegistryPatient } from './record-repository.ts';
+export { CommitmentState, markCommitmentDelivered, ReportOn, StorageCommitmentRepository, type StoredCommitment } from './storage-commitment-repository.ts';
+export { DerivedFileRepository, type Rendition, type StoredDerivedFile } from './derived-file-repository.ts';
 export { MailRepository, InboundState, MailFormat, OutboundState, type InboundMail, type MailPartner, type NewPartner, type OutboundMail } from './mail-repository.ts';
 export { MailPartialRepository, PartialState, type Fragment, type PartialSet } from './mail-partial-repository.ts';

@@ -262,13 +262,13 @@ export class MailRepository {
     return this.inbound(m.mailbox, m.uidl) as InboundMail;
   }
 
-  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt'>>, now: string): void {
+  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt' | 'rawPath'>>, now: string): void {
     const current = this.inboundById(id);
     if (current === undefined) return;
     const next = { ...current, ...change };
     this.#db
-      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, updated_at = ? WHERE id = ?')
-      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, now, id);
+      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, raw_path = ?, updated_at = ? WHERE id = ?')
+      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, next.rawPath, now, id);
   }
 
   /** Mails put together from message/partial fragments, stored but not handled yet (they are on no server). */

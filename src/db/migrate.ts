@@ -27,14 +27,22 @@ export function applyMigrations(db: DatabaseSync, migrations: readonly Migration
   }
   const applied: number[] = [];
   for (const m of migrations.slice(current)) {
+    const enforced = (db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys === 1;
+    if (m.foreignKeysOff === true) db.exec('PRAGMA foreign_keys = OFF');
     db.exec('BEGIN IMMEDIATE');
     try {
       db.exec(m.sql);
+      if (m.foreignKeysOff === true) {
+        const broken = db.prepare('PRAGMA foreign_key_check').all();
+        if (broken.length > 0) throw new Error(`${broken.length} rows break a foreign key, e.g. in table ${String(broken[0]?.['table'])}`);
+      }
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
       db.exec('COMMIT');
     } catch (err) {
       db.exec('ROLLBACK');
       throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+    } finally {
+      if (m.foreignKeysOff === true && enforced) db.exec('PRAGMA foreign_keys = ON');
     }
     applied.push(m.version);
   }

@@ -4,6 +4,8 @@ import type { Database, SqlValue } from './database.ts';
 export interface PatientSummary extends PatientDemographics {
   studies: number;
   worklistItems: number;
+  /** Whether the PVS has named this patient (a worklist order, or a records assignment); only such patients get record entries by ID. */
+  registered: boolean;
   updatedAt: string;
 }
 
@@ -41,6 +43,7 @@ export class PatientRepository {
         otherIds: JSON.parse(s(r['other_ids']) || '[]') as PatientDemographics['otherIds'],
         studies: Number(r['study_count']),
         worklistItems: Number(r['item_count']),
+        registered: r['registered'] === 1,
         updatedAt: s(r['updated_at']),
       })),
     };

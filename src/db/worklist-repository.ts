@@ -137,7 +137,7 @@ export class WorklistRepository {
       .prepare(
         `INSERT INTO patients (patient_id, issuer, family_name, given_name, middle_name, name_prefix, name_suffix, birth_date, sex, other_ids, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (patient_id, issuer) DO UPDATE SET family_name = excluded.family_name, given_name = excluded.given_name,
+         ON CONFLICT (patient_id, issuer) WHERE patient_id <> '' DO UPDATE SET family_name = excluded.family_name, given_name = excluded.given_name,
            middle_name = excluded.middle_name, name_prefix = excluded.name_prefix, name_suffix = excluded.name_suffix,
            birth_date = excluded.birth_date, sex = excluded.sex, other_ids = excluded.other_ids, updated_at = excluded.updated_at
          RETURNING id`,
@@ -217,12 +217,12 @@ export class WorklistRepository {
     const order = `ORDER BY s.status IN ('scheduled', 'in_progress') DESC, s.modality = ? DESC, s.start_date, s.start_time LIMIT 1`;
     type Found = { item_id: string; step_id: string; status: StepStatus; accession_number: string; rp: string | null };
     const found =
-      (tx.prepare(`${select} WHERE i.study_instance_uid = ? ${order}`).get(s.studyInstanceUid, s.modality) as Found | undefined) ??
-      (s.accessionNumber === '' ? undefined : (tx.prepare(`${select} WHERE i.accession_number = ? ${order}`).get(s.accessionNumber, s.modality) as Found | undefined)) ??
+      (this.#db.statement(`${select} WHERE i.study_instance_uid = ? ${order}`, tx).get(s.studyInstanceUid, s.modality) as Found | undefined) ??
+      (s.accessionNumber === '' ? undefined : (this.#db.statement(`${select} WHERE i.accession_number = ? ${order}`, tx).get(s.accessionNumber, s.modality) as Found | undefined)) ??
       (s.patientId === '' || s.studyDate === '' || s.modality === ''
         ? undefined
-        : (tx
-            .prepare(`${select} WHERE p.patient_id = ? AND s.start_date = ? AND s.modality = ? AND s.status IN ('scheduled', 'in_progress') ${order}`)
+        : (this.#db
+            .statement(`${select} WHERE p.patient_id = ? AND s.start_date = ? AND s.modality = ? AND s.status IN ('scheduled', 'in_progress') ${order}`, tx)
             .get(s.patientId, s.studyDate, s.modality, s.modality) as Found | undefined));
     return found === undefined
       ? undefined

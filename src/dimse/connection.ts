@@ -11,8 +11,8 @@ import { AbortReason, AbortSource, ContextResult, DimseStatus, RejectReason, Rej
 import { decideContexts, type ProposedContext } from './negotiation.ts';
 import { endsWithLastCommandFragment, PduFaultKind, PduFramer, PduType, type PduFault, type PduGuardLimits } from './pdu-guard.ts';
 import { RejectionCode, type PolicyDecision } from './policy.ts';
-import { EncodedDataset, type AssociationContext, type DicomElements, type DimseService, type IncomingStore, type RequestContext, type ServiceRegistry } from './services.ts';
-import { isFailure, OperationKind, statusForError, type StatusOutcome } from './status.ts';
+import { EncodedDataset, type AssociationContext, type DicomElements, type DimseService, type EventReport, type IncomingStore, type PeerChannel, type RequestContext, type ServiceRegistry } from './services.ts';
+import { DimseFailure, isFailure, OperationKind, statusForError, type StatusOutcome } from './status.ts';
 
 /** A library dataset that sends bytes we encoded ourselves instead of re-encoding its elements. */
 function preEncodedDataset(bytes: Buffer, transferSyntaxUid: string | undefined): InstanceType<typeof dimse.Dataset> {
@@ -28,6 +28,7 @@ type Response = InstanceType<typeof dimse.responses.Response>;
 type CFindRequest = InstanceType<typeof dimse.requests.CFindRequest>;
 type CCancelRequest = InstanceType<typeof dimse.requests.CCancelRequest>;
 type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
+type NActionRequest = InstanceType<typeof dimse.requests.NActionRequest>;
 
 /**
  * What dcmjs-dimse writes a C-STORE dataset to, fragment by fragment. It always takes the bytes (the
@@ -85,6 +86,30 @@ export interface ConnectionDeps {
   onEnded(connection: DicomConnection, record: AssociationRecord): void;
 }
 
+type LibraryContext = ReturnType<Association['getPresentationContexts']>[number];
+
+/**
+ * The roles a requestor proposed for an abstract syntax. The item names the abstract syntax, and
+ * the library records it on the first context of that syntax only.
+ */
+function proposedRoles(contexts: readonly LibraryContext[], abstractSyntax: string): { scu: boolean; scp: boolean } | undefined {
+  for (const { context } of contexts) {
+    if (context.getAbstractSyntaxUid() !== abstractSyntax) continue;
+    const scu = context.getUserRole() as boolean | undefined;
+    const scp = context.getProviderRole() as boolean | undefined;
+    if (scu !== undefined || scp !== undefined) return { scu: scu === true, scp: scp === true };
+  }
+  return undefined;
+}
+
+function actionOf(request: NActionRequest): { sopInstanceUid: string; actionTypeId: number; dataset: DicomElements | undefined } {
+  return {
+    sopInstanceUid: request.getRequestedSopInstanceUid() ?? '',
+    actionTypeId: request.getActionTypeId(),
+    dataset: request.getDataset()?.getElements(),
+  };
+}
+
 const faultAbortReason: Record<PduFaultKind, number> = {
   [PduFaultKind.Text]: AbortReason.UnrecognizedPdu,
   [PduFaultKind.TlsHandshake]: AbortReason.UnrecognizedPdu,
@@ -117,6 +142,9 @@ class LibrarySocket extends EventEmitter {
   end(): void {}
   destroy(): void {}
 }
+
+/** How long a peer that asked to release may still answer a request of ours. */
+const releaseGraceMs = 1000;
 
 const State = { AwaitingRequest: 'awaiting-request', Deciding: 'deciding', Associated: 'associated', Closing: 'closing', Closed: 'closed' } as const;
 type State = (typeof State)[keyof typeof State];
@@ -156,6 +184,13 @@ export class DicomConnection {
   #resolveClosed!: () => void;
   #association: AssociationContext | undefined;
   #libAssociation: Association | undefined;
+  #releaseRequested = false;
+  /** Our requests waiting for the peer's response: each entry ends the wait (as unanswered). */
+  #awaitingPeer = new Set<() => void>();
+  readonly #peer: PeerChannel = {
+    isOpen: () => this.#state === State.Associated && !this.#releaseRequested,
+    sendEventReport: (report) => this.#sendEventReport(report),
+  };
 
   constructor(deps: ConnectionDeps) {
     this.#deps = deps;
@@ -403,7 +438,8 @@ export class DicomConnection {
         svc.nSet?.(ctx, request.getRequestedSopInstanceUid(), request.getDataset()?.getElements() ?? {}),
       );
     scp.nGetRequest = (request, callback) => this.#single('N-GET', OperationKind.Normalized, request, callback, () => NGetResponse.fromRequest(request), undefined);
-    scp.nActionRequest = (request, callback) => this.#single('N-ACTION', OperationKind.Normalized, request, callback, () => NActionResponse.fromRequest(request), undefined);
+    scp.nActionRequest = (request, callback) =>
+      this.#single('N-ACTION', OperationKind.Normalized, request, callback, () => NActionResponse.fromRequest(request), (svc, ctx) => svc.nAction?.(ctx, actionOf(request)));
     scp.nDeleteRequest = (request, callback) => this.#single('N-DELETE', OperationKind.Normalized, request, callback, () => NDeleteResponse.fromRequest(request), undefined);
     scp.nEventReportRequest = (request, callback) =>
       this.#single('N-EVENT-REPORT', OperationKind.Normalized, request, callback, () => NEventReportResponse.fromRequest(request), undefined);
@@ -488,7 +524,12 @@ export class DicomConnection {
     const device = admission.device;
     const contexts = association.getPresentationContexts();
     // Copy the proposed syntaxes first: setResult() empties the library's live array.
-    const proposed: ProposedContext[] = contexts.map(({ id, context }) => ({ id, abstractSyntax: context.getAbstractSyntaxUid(), transferSyntaxes: [...context.getTransferSyntaxUids()] }));
+    const proposed: ProposedContext[] = contexts.map(({ id, context }) => ({
+      id,
+      abstractSyntax: context.getAbstractSyntaxUid(),
+      transferSyntaxes: [...context.getTransferSyntaxUids()],
+      roles: proposedRoles(contexts, context.getAbstractSyntaxUid()),
+    }));
     for (const service of new Set(proposed.map((p) => this.#deps.services.forSopClass(p.abstractSyntax)))) {
       const refusal = await service?.refuseAssociation?.();
       if (this.#state !== State.Deciding) return;
@@ -513,6 +554,13 @@ export class DicomConnection {
       const context = association.getPresentationContext(decision.id);
       if (decision.result === ContextResult.Acceptance) context.setResult(decision.result, decision.transferSyntax);
       else context.setResult(decision.result);
+      // The library answers with the roles as proposed, on the context that holds the item; ours:
+      // the requestor may be the SCU, we are never its SCU.
+      const roles = proposed.find((p) => p.id === decision.id)?.roles;
+      if (roles !== undefined && (context.getUserRole() !== undefined || context.getProviderRole() !== undefined)) {
+        context.setUserRole(roles.scu);
+        context.setProviderRole(false);
+      }
     }
     if (association.getNegotiateUserIdentity()) {
       // Accepted as sent; the identity is not checked (no user accounts for DICOM peers yet).
@@ -554,6 +602,13 @@ export class DicomConnection {
   }
 
   async #onReleaseRequested(): Promise<void> {
+    this.#releaseRequested = true;
+    // A peer releasing may still answer a request of ours (PS3.8 Sta7), but most do not: a short
+    // grace, then the release goes on and the service sends its report another way.
+    if (this.#awaitingPeer.size > 0) {
+      const pending = [...this.#awaitingPeer];
+      this.#cancelTimers.push(this.#deps.clock.setTimer(releaseGraceMs, () => pending.forEach((giveUp) => giveUp())));
+    }
     // Let running operations finish first, so that their last response precedes the release.
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     if (this.#state === State.Closed) return;
@@ -573,7 +628,7 @@ export class DicomConnection {
     if (service === undefined || context === undefined || this.#association === undefined) return undefined;
     return {
       service,
-      ctx: { association: this.#association, transferSyntax: context.getAcceptedTransferSyntaxUid() ?? '', sopClassUid, log: this.#log, signal },
+      ctx: { association: this.#association, transferSyntax: context.getAcceptedTransferSyntaxUid() ?? '', sopClassUid, log: this.#log, signal, peer: this.#peer },
     };
   }
 
@@ -584,7 +639,7 @@ export class DicomConnection {
     request: Request,
     callback: (response: R) => void,
     makeResponse: () => R,
-    handle: ((service: DimseService, ctx: RequestContext) => Promise<void> | undefined) | undefined,
+    handle: ((service: DimseService, ctx: RequestContext) => Promise<unknown> | undefined) | undefined,
   ): void {
     this.#count(operation);
     const respond = (status: number, comment?: string): void => {
@@ -603,15 +658,52 @@ export class DicomConnection {
           respond(target === undefined ? DimseStatus.SopClassNotSupported : DimseStatus.UnrecognizedOperation);
           return;
         }
-        await run;
+        const afterResponse = await run;
         respond(DimseStatus.Success);
+        // E.g. the storage commitment report, which must follow the N-ACTION response.
+        if (typeof afterResponse === 'function') this.#track((afterResponse as () => Promise<void>)());
       } catch (err) {
-        if (!isGatewayError(err)) this.#log.error({ err, operation }, 'DIMSE handler failed');
+        if (!isGatewayError(err) && !(err instanceof DimseFailure)) this.#log.error({ err, operation }, 'DIMSE handler failed');
         const outcome = statusForError(err, kind);
         respond(outcome.status, outcome.errorComment);
       }
     };
     this.#track(work());
+  }
+
+  /**
+   * A request from our side of the association (we are its acceptor): the library matches the
+   * peer's response by message ID. Bounded by the idle timeout, and by the association's end.
+   */
+  async #sendEventReport(report: EventReport): Promise<number | undefined> {
+    if (!this.#peer.isOpen()) return undefined;
+    const request = new dimse.requests.NEventReportRequest(report.sopClassUid, report.sopInstanceUid, report.eventTypeId);
+    const context = this.#libAssociation?.getAcceptedPresentationContextFromRequest(request);
+    if (context === undefined) return undefined;
+    request.setDataset(new dimse.Dataset(report.dataset, context.getAcceptedTransferSyntaxUid()));
+    this.#count('N-EVENT-REPORT sent');
+    return new Promise<number | undefined>((resolve) => {
+      let settled = false;
+      const finish = (status: number | undefined): void => {
+        if (settled) return;
+        settled = true;
+        cancelTimer();
+        this.#awaitingPeer.delete(giveUp);
+        resolve(status);
+      };
+      const giveUp = (): void => finish(undefined);
+      this.#awaitingPeer.add(giveUp);
+      const cancelTimer = this.#deps.clock.setTimer(this.#deps.timeouts.idleMs, () => {
+        this.#log.warn('the peer did not answer our N-EVENT-REPORT in time');
+        finish(undefined);
+      });
+      request.on('response', (response: { getStatus(): number }) => {
+        this.#lastActivity = this.#deps.clock.now().getTime();
+        if (response.getStatus() !== DimseStatus.Pending) finish(response.getStatus());
+      });
+      void this.#closed.then(() => finish(undefined));
+      this.#scp.sendRequests(request);
+    });
   }
 
   /** C-FIND: one Pending response at a time, a C-CANCEL checked between them. */

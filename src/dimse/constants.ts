@@ -1,3 +1,5 @@
+import { StorageCommitmentUid } from '../domain/storage-commitment.ts';
+
 /**
  * DICOM codes the listener speaks, from the standard (PS3.7, PS3.8) rather than from the DIMSE
  * library, so that policy and negotiation stay plain code.
@@ -8,6 +10,9 @@ export const Uid = {
   Verification: '1.2.840.10008.1.1',
   ModalityWorklistFind: '1.2.840.10008.5.1.4.31',
   ModalityPerformedProcedureStep: '1.2.840.10008.3.1.2.3.3',
+  StorageCommitmentPushModel: StorageCommitmentUid.sopClass,
+  /** The one (well-known) instance of the Storage Commitment Push Model SOP class. */
+  StorageCommitmentPushModelInstance: StorageCommitmentUid.instance,
 } as const;
 
 export const TransferSyntaxUid = {
@@ -70,6 +75,10 @@ export const DimseStatus = {
   ProcessingFailure: 0x0110,
   InvalidAttributeValue: 0x0106,
   NoSuchObjectInstance: 0x0112,
+  InvalidArgumentValue: 0x0115,
+  MissingAttribute: 0x0120,
+  InvalidObjectInstance: 0x0117,
+  NoSuchAction: 0x0123,
   DuplicateSopInstance: 0x0111,
   ResourceLimitation: 0x0213,
   OutOfResources: 0xa700,

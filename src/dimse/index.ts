@@ -3,6 +3,7 @@ export { AssociationOutcome, type AssociationRecord, type AssociationSink } from
 export { verificationService } from './echo.ts';
 export { worklistFindService } from './worklist-find.ts';
 export { mppsService } from './mpps.ts';
+export { storageCommitmentService, type CommitmentPort, type RecordedCommitment } from './storage-commitment.ts';
 export { storageService, type StoragePort, type StoreCommand, type ReceivingFile } from './storage.ts';
 export { EncodedDataset, ServiceRegistry, type AssociationContext, type DicomElements, type DimseService, type RequestContext } from './services.ts';
 export { statusForError, OperationKind } from './status.ts';

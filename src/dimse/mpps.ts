@@ -2,10 +2,11 @@ import { DeviceService } from '../domain/device.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import type { MppsOutcome } from '../domain/mpps.ts';
 import type { MppsService } from '../worklist/index.ts';
-import { Uid, uncompressedTransferSyntaxes } from './constants.ts';
+import { DimseStatus, Uid, uncompressedTransferSyntaxes } from './constants.ts';
 import type { DimseService } from './services.ts';
+import { DimseFailure } from './status.ts';
 
-/** The refusals of PS3.4 F.7 as our errors; status.ts turns them into 0111, 0112, 0110, 0106. */
+/** The refusals of PS3.4 F.7 as our errors; status.ts turns them into 0111, 0112, 0110, 0106; a missing required attribute is 0120 (PS3.7 C.4.1). */
 function raise(outcome: MppsOutcome): void {
   switch (outcome.kind) {
     case 'created':
@@ -18,6 +19,7 @@ function raise(outcome: MppsOutcome): void {
     case 'final':
       throw new GatewayError(ErrorCode.Refused, `the MPPS is ${outcome.status} and cannot change any more`, { publicDetail: `MPPS is ${outcome.status}: no more changes` });
     case 'invalid':
+      if (outcome.missing) throw new DimseFailure(DimseStatus.MissingAttribute, outcome.message);
       throw new GatewayError(ErrorCode.Invalid, outcome.message, { issues: [{ path: outcome.element, message: outcome.message }], publicDetail: outcome.message.slice(0, 64) });
   }
 }

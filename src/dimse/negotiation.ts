@@ -5,6 +5,8 @@ export interface ProposedContext {
   id: number;
   abstractSyntax: string;
   transferSyntaxes: readonly string[];
+  /** The SCP/SCU Role Selection item the requestor sent for this abstract syntax (PS3.7 D.3.3.4), if any. */
+  roles?: { scu: boolean; scp: boolean } | undefined;
 }
 
 export type ContextDecision =
@@ -39,6 +41,9 @@ export function decideContexts(
     const offer = offered(pc.abstractSyntax);
     if (offer === undefined) return { id: pc.id, result: ContextResult.AbstractSyntaxNotSupported };
     if (!offer.allowed) return { id: pc.id, result: ContextResult.UserRejection };
+    // We act as the SCP of every service we offer: a requestor that wants to be the SCP only leaves
+    // no role for either side. With both roles proposed, we answer SCU for the requestor only.
+    if (pc.roles !== undefined && !pc.roles.scu) return { id: pc.id, result: ContextResult.UserRejection };
     const ts = chooseTransferSyntax(pc.transferSyntaxes, offer.transferSyntaxes, preference);
     if (ts === undefined) return { id: pc.id, result: ContextResult.TransferSyntaxesNotSupported };
     return { id: pc.id, result: ContextResult.Acceptance, transferSyntax: ts, service: offer.service };

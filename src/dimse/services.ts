@@ -21,7 +21,40 @@ export interface RequestContext {
   log: Logger;
   /** Aborted when the peer cancels (C-CANCEL) or the association ends. */
   signal: AbortSignal;
+  /** Requests from us to the peer on this association (the SCP side sending N-EVENT-REPORT). */
+  peer: PeerChannel;
 }
+
+/** An N-EVENT-REPORT request we send. */
+export interface EventReport {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  eventTypeId: number;
+  dataset: DicomElements;
+}
+
+/** What we may ask the peer on the association it opened. */
+export interface PeerChannel {
+  /** True while the association is established and the peer has not asked to release it. */
+  isOpen(): boolean;
+  /**
+   * Sends the report in the association's accepted context of its SOP class; resolves with the
+   * peer's response status, or undefined when the association ended (or the peer did not answer
+   * within the idle timeout) first.
+   */
+  sendEventReport(report: EventReport): Promise<number | undefined>;
+}
+
+/** An N-ACTION request as the service sees it. */
+export interface ActionRequest {
+  sopInstanceUid: string;
+  actionTypeId: number;
+  /** Undefined when the request carried no data set. */
+  dataset: DicomElements | undefined;
+}
+
+/** Work to run once the success response has been sent (it must not throw). */
+export type AfterResponse = () => Promise<void>;
 
 /** A naturalized DICOM dataset (dcmjs keywords). */
 export type DicomElements = Record<string, unknown>;
@@ -67,6 +100,8 @@ export interface DimseService {
   nCreate?(ctx: RequestContext, sopInstanceUid: string, dataset: DicomElements): Promise<void>;
   /** N-SET of an instance (not found 0112, refused 0110, ...). */
   nSet?(ctx: RequestContext, sopInstanceUid: string, changes: DicomElements): Promise<void>;
+  /** N-ACTION; throws DimseFailure or GatewayError to refuse; may return work for after the response. */
+  nAction?(ctx: RequestContext, request: ActionRequest): Promise<AfterResponse | undefined>;
 }
 
 /**

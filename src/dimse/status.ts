@@ -13,6 +13,22 @@ export interface StatusOutcome {
   offendingElements: string[];
 }
 
+/**
+ * A refusal whose DICOM status is fixed by the service's own section of PS3.4 (e.g. N-ACTION of
+ * Storage Commitment: 0123 no such action, 0115 invalid argument value), not derived from an error code.
+ * `comment` goes to the peer: at most 64 characters, no patient data.
+ */
+export class DimseFailure extends Error {
+  override name = 'DimseFailure';
+  readonly status: number;
+  readonly comment: string;
+  constructor(status: number, comment: string, detail: string = comment) {
+    super(detail);
+    this.status = status;
+    this.comment = comment.slice(0, 64);
+  }
+}
+
 /** Issue paths that name an element, `(0040,0002)`, as tags. */
 function offendingElementsOf(err: unknown): string[] {
   if (!isGatewayError(err)) return [];
@@ -54,6 +70,7 @@ const normalized: Record<ErrorCode, number> = {
  * failures; their message stays in our log, never in the response.
  */
 export function statusForError(err: unknown, kind: OperationKind): StatusOutcome {
+  if (err instanceof DimseFailure) return { status: err.status, errorComment: err.comment, offendingElements: [] };
   const code = isGatewayError(err) ? err.code : ErrorCode.Internal;
   let status: number;
   switch (kind) {

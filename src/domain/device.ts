@@ -62,6 +62,11 @@ export const deviceSchema = z
       .default([...allServices]),
     characterSet: z.enum(allCharacterSets).default(CharacterSet.Latin1),
     worklistFilter: worklistFilterSchema.default({ modalities: [] }),
+    /**
+     * Where our storage commitment report (N-EVENT-REPORT) goes: on the device's own association while
+     * it is still open, else on a new one to host and port; or always on a new one ("deferred").
+     */
+    commitmentReport: z.enum(['same-association', 'new-association']).default('same-association'),
     /** At most this many concurrent associations from this device; none: the listener's default. */
     maxAssociations: z.number().int().min(1).max(1000).optional(),
   })

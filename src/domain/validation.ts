@@ -21,6 +21,9 @@ function hintFor(issue: z.core.$ZodIssue): string | undefined {
       return issue.origin === 'string' ? `at least ${String(issue.minimum)} characters` : `at least ${String(issue.minimum)}`;
     case 'too_big':
       return issue.origin === 'string' ? `at most ${String(issue.maximum)} characters` : `at most ${String(issue.maximum)}`;
+    case 'custom':
+      // A refinement may carry its own hint (e.g. the config's pattern checks).
+      return typeof issue.params?.['hint'] === 'string' ? issue.params['hint'] : undefined;
     default:
       return undefined;
   }

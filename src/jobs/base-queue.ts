@@ -63,8 +63,8 @@ export abstract class LedgerQueue implements JobQueue {
     });
   }
 
-  /** Something was enqueued (or became due): look for work soon. */
-  protected abstract wake(): void;
+  /** Jobs of `type` (or of any type, when not given) may be ready: look for work soon. */
+  protected abstract wake(type?: string): void;
   abstract start(): Promise<void>;
   abstract stop(deadline: number): Promise<void>;
   abstract health(): ComponentHealth;
@@ -105,7 +105,7 @@ export abstract class LedgerQueue implements JobQueue {
     const result = this.ledger.insert(tx, request);
     // Runs after the caller's transaction has committed (both `transaction` and group-commit `write` are
     // synchronous); if it rolled back, the wake-up finds nothing.
-    if (!result.deduplicated) setImmediate(() => this.wake());
+    if (!result.deduplicated) setImmediate(() => this.wake(request.type));
     return result;
   }
 

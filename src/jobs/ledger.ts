@@ -42,6 +42,8 @@ export function toRecord(row: JobRow): JobRecord {
 export interface ClaimedJob {
   id: number;
   type: string;
+  /** Its deduplication key: while it runs, waiting jobs with the same key cannot start. */
+  key: string | null;
   run: number;
   attempt: number;
   payload: unknown;
@@ -52,6 +54,7 @@ function toClaimed(row: JobRow): ClaimedJob {
   return {
     id: Number(row['id']),
     type: String(row['type']),
+    key: row['key'] === null ? null : String(row['key']),
     run: Number(row['run']),
     attempt: Number(row['attempts']),
     payload: parseJson(row['payload']),
@@ -127,11 +130,11 @@ export class JobLedger {
    * Waiting jobs that may start now: due, and no job with the same key active (running, or handed to
    * BullMQ and not finished); at most one per key. `types` limits the choice.
    */
-  #ready(tx: DatabaseSync, types: readonly string[], limit: number): JobRow[] {
+  #ready(tx: DatabaseSync, types: readonly string[], limit: number): number[] {
     if (types.length === 0 || limit <= 0) return [];
     const placeholders = types.map(() => '?').join(', ');
     const rows = this.#sql(tx, 
-        `SELECT * FROM jobs j
+        `SELECT j.id, j.key FROM jobs j
          WHERE j.state = 'queued' AND j.dispatched_at IS NULL AND j.run_at <= ? AND j.type IN (${placeholders})
            AND (j.key IS NULL OR NOT EXISTS (
              SELECT 1 FROM jobs a WHERE a.key = j.key AND a.id <> j.id
@@ -140,7 +143,7 @@ export class JobLedger {
       )
       .all(this.#now(), ...types, limit * 2 + 8);
     const keys = new Set<string>();
-    const chosen: JobRow[] = [];
+    const chosen: number[] = [];
     for (const row of rows) {
       if (chosen.length >= limit) break;
       const key = row['key'];
@@ -148,7 +151,7 @@ export class JobLedger {
         if (keys.has(String(key))) continue;
         keys.add(String(key));
       }
-      chosen.push(row);
+      chosen.push(Number(row['id']));
     }
     return chosen;
   }
@@ -161,8 +164,8 @@ export class JobLedger {
     );
     const claimed: ClaimedJob[] = [];
     for (const [type, limit] of free) {
-      for (const row of this.#ready(tx, [type], limit)) {
-        const updated = update.get(now, row['id'] ?? null);
+      for (const id of this.#ready(tx, [type], limit)) {
+        const updated = update.get(now, id);
         if (updated !== undefined) claimed.push(toClaimed(updated));
       }
     }
@@ -171,7 +174,11 @@ export class JobLedger {
 
   /** Redis driver: jobs to hand to BullMQ now, with the run and attempt they will carry. */
   dispatchable(types: readonly string[], limit: number): ClaimedJob[] {
-    return this.#ready(this.db.sqlite, types, limit).map((row) => ({ ...toClaimed(row), attempt: Number(row['attempts']) + 1 }));
+    const byId = this.#sql(this.db.sqlite, 'SELECT * FROM jobs WHERE id = ?');
+    return this.#ready(this.db.sqlite, types, limit).flatMap((id) => {
+      const row = byId.get(id);
+      return row === undefined ? [] : [{ ...toClaimed(row), attempt: Number(row['attempts']) + 1 }];
+    });
   }
 
   /** Redis driver: BullMQ holds these runs now. */

@@ -24,6 +24,8 @@ export class OutboxDispatcher {
   #failures = 0;
   #cancelTimer: (() => void) | undefined;
   #lastError: string | undefined;
+  /** The clock's time when the dispatcher last looked for due jobs. */
+  #lookedAt = 0;
 
   constructor(deps: { ledger: JobLedger; clock: Clock; log: Logger; types: () => readonly string[]; send: (jobs: readonly ClaimedJob[]) => Promise<void> }) {
     this.#ledger = deps.ledger;
@@ -68,6 +70,7 @@ export class OutboxDispatcher {
         this.#again = false;
         for (;;) {
           if (!this.#running) return;
+          this.#lookedAt = this.#clock.now().getTime();
           const jobs = this.#ledger.dispatchable(this.#types(), batchSize);
           if (jobs.length === 0) break;
           try {
@@ -102,6 +105,11 @@ export class OutboxDispatcher {
     const next = this.#ledger.nextRunAt(this.#types());
     const now = this.#clock.now().getTime();
     if (next !== null && next > now) this.#arm(next - now);
+    else if (next !== null && next > this.#lookedAt) {
+      // Due since the dispatcher looked (time moved on while it sent): no timer would fire for it.
+      this.#lookedAt = now;
+      setImmediate(() => this.wake());
+    }
   }
 
   #arm(ms: number): void {

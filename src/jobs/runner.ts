@@ -14,7 +14,7 @@ export type RunOutcome =
  */
 export async function runAttempt(
   definition: AnyJobDefinition | undefined,
-  job: ClaimedJob,
+  job: Omit<ClaimedJob, 'key'>,
   deps: { log: Logger; signal: AbortSignal; progress(percent: number): Promise<void> },
 ): Promise<RunOutcome> {
   const log = deps.log.child({ jobId: job.id, jobType: job.type, attempt: job.attempt, correlationId: job.correlationId });

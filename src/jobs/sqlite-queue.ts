@@ -23,6 +23,15 @@ export class SqliteJobQueue extends LedgerQueue {
   #again = false;
   #stopping = false;
   #cancelTimer: (() => void) | undefined;
+  /**
+   * Types whose last claim found fewer ready jobs than it could take: not asked again until a wake-up
+   * says they may have some (every claim costs a query per type, and most types are idle most of the time).
+   */
+  readonly #drained = new Set<string>();
+  /** Counts wake-ups, so that a claim can tell whether one came while it ran. */
+  #wakes = 0;
+  /** The clock's time when the last claim looked at the ledger. */
+  #lookedAt = 0;
 
   constructor(deps: QueueDeps) {
     super(deps);
@@ -39,8 +48,15 @@ export class SqliteJobQueue extends LedgerQueue {
     this.wake();
   }
 
+  protected wake(type?: string): void {
+    this.#wakes++;
+    if (type === undefined) this.#drained.clear();
+    else this.#drained.delete(type);
+    this.#schedulePump();
+  }
+
   /** Coalesced: the completions of one group commit wake the workers once, to claim for all of them. */
-  protected wake(): void {
+  #schedulePump(): void {
     if (!this.started || this.#stopping || this.#wakeScheduled) return;
     this.#wakeScheduled = true;
     setImmediate(() => {
@@ -60,11 +76,20 @@ export class SqliteJobQueue extends LedgerQueue {
         const free = new Map<string, number>();
         for (const type of this.registry.types()) {
           const n = this.registry.concurrency(type, this.concurrency) - (this.#activeByType.get(type) ?? 0);
-          if (n > 0) free.set(type, n);
+          if (n > 0 && !this.#drained.has(type)) free.set(type, n);
         }
         if (free.size === 0) break;
         // One write for every type: claims share the group commit with the results being recorded.
-        const claimed = await this.ledger.db.write((tx) => this.ledger.claim(tx, free));
+        let wakesBefore = 0;
+        const claimed = await this.ledger.db.write((tx) => {
+          wakesBefore = this.#wakes;
+          this.#lookedAt = this.clock.now().getTime();
+          return this.ledger.claim(tx, free);
+        });
+        // A type is drained only if nothing woke it since the claim looked (that wake-up may be for a job the claim missed).
+        if (this.#wakes === wakesBefore) {
+          for (const [type, n] of free) if (claimed.filter((j) => j.type === type).length < n) this.#drained.add(type);
+        }
         for (const job of claimed) this.#run(job);
       } while (this.#again && !this.#stopping);
     } catch (err) {
@@ -82,6 +107,13 @@ export class SqliteJobQueue extends LedgerQueue {
     const next = this.ledger.nextRunAt(this.registry.types());
     const now = this.clock.now().getTime();
     if (next !== null && next > now) this.#arm(next - now);
+    else if (next !== null && next > this.#lookedAt) {
+      // Due since the claim looked (time moved on while it ran): no timer would fire for it, so
+      // look once more. A job that was due then and still waits is blocked (its type is busy, its
+      // key runs) and is woken when that ends.
+      this.#lookedAt = now;
+      this.wake();
+    }
   }
 
   #arm(ms: number): void {
@@ -117,7 +149,9 @@ export class SqliteJobQueue extends LedgerQueue {
       .finally(() => {
         this.#active.delete(job.id);
         this.#activeByType.set(job.type, (this.#activeByType.get(job.type) ?? 1) - 1);
-        this.wake();
+        // A free slot for its type (or a retry due at once); a finished keyed job may also let a
+        // waiting one with its key start, of whatever type.
+        this.wake(job.key === null ? job.type : undefined);
       });
     this.#active.set(job.id, { job, abort, done });
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
@@ -75,6 +75,8 @@ export class MailInbox {
   readonly #deps: InboxDeps;
   readonly #poller: Poller<InboxReport>;
   #report: InboxReport;
+  /** Set by a session that went through but left mails it could not handle. */
+  #sessionError: string | null = null;
 
   constructor(deps: InboxDeps, pollMs: number) {
     this.#deps = deps;
@@ -101,9 +103,10 @@ export class MailInbox {
 
   async #poll(): Promise<InboxReport> {
     const { mailbox, log } = this.#deps;
+    this.#sessionError = null;
     try {
       await this.#session();
-      this.#report.lastError = null;
+      this.#report.lastError = this.#sessionError;
     } catch (err) {
       this.#report.lastError = (err as Error).message;
       log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'mailbox poll failed');
@@ -118,6 +121,7 @@ export class MailInbox {
     const connect = this.#deps.connect ?? ((o: Pop3Options) => Pop3Client.connect(o));
     const client = await connect({ host: cfg.pop3.host, port: cfg.pop3.port, user: cfg.pop3.user, password: cfg.pop3.password, cert: mailbox.tls.cert, key: mailbox.tls.key, ca: mailbox.tls.ca });
     const deleted: number[] = [];
+    const failures: string[] = [];
     this.#report.serverCertificate = client.serverCertificate?.toString() ?? null;
     try {
       const sizes = await client.list();
@@ -133,20 +137,39 @@ export class MailInbox {
           }
           row = await this.#download(client, number, uid);
         }
-        if (row.state === InboundState.Stored) row = await this.#handle(row);
+        if (row.state === InboundState.Stored) {
+          try {
+            row = await this.#handle(row);
+          } catch (err) {
+            // Stays stored, on disk and on the server, and is tried again at the next poll; the others go on.
+            failures.push((err as Error).message);
+            log.error({ mailbox: cfg.name, inboundId: row.id, err: (err as Error).message }, 'received mail could not be handled; tried again at the next poll');
+            continue;
+          }
+        }
         if (handled.includes(row.state)) {
           await client.delete(number);
           deleted.push(row.id);
         }
       }
       await client.quit();
+      if (failures.length > 0) this.#sessionError = `${failures.length} mail(s) could not be handled: ${failures[0]}`;
     } catch (err) {
       client.close();
       throw err;
     }
     // RFC 1939: deletions take effect at QUIT; a session that breaks before leaves the mails (handled: deleted next time).
     const now = clock.now().toISOString();
-    for (const id of deleted) mail.updateInbound(id, { deletedAt: now }, now);
+    for (const id of deleted) {
+      mail.updateInbound(id, { deletedAt: now }, now);
+      // What was imported lives in the archive now; a quarantined mail is kept as it came, for the admin.
+      const row = mail.inboundById(id);
+      // A fragment's raw mail is kept until its set is put together (or expires).
+      if (row !== undefined && row.state !== InboundState.Quarantined && row.state !== InboundState.Fragment && row.rawPath !== null) {
+        await unlink(row.rawPath).catch(() => undefined);
+        mail.updateInbound(id, { rawPath: null }, now);
+      }
+    }
     await this.#partials();
   }
 

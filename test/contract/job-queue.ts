@@ -354,6 +354,26 @@ export function jobQueueContract(name: string, factory: QueueFactory): void {
       }
     });
 
+    test('a job that falls due while the queue is looking still runs (a restart, then the clock moves at once)', async () => {
+      const { clock, open } = setup(factory);
+      const h1 = await open([{ type: 'later', payload: idPayload, handler: async () => null }]);
+      const { id } = await h1.queue.enqueue({ type: 'later', payload: { n: 1 }, delayMs: 60_000 });
+      await h1.stop();
+      const ran: number[] = [];
+      const h2 = await open([{ type: 'later', payload: idPayload, handler: async (ctx) => void ran.push(ctx.payload.n) }]);
+      try {
+        await h2.queue.start();
+        // The clock moves right after the queue's first look at the ledger, before it sets its timer:
+        // the embedded queue claims in a group commit, which this write joins after the claim.
+        await new Promise((r) => setImmediate(r));
+        await h2.db.write(() => clock.advance(60_000));
+        await waitFor(final(h2.queue, id), { what: 'the job due during the first look' });
+        assert.deepEqual(ran, [1]);
+      } finally {
+        await h2.stop();
+      }
+    });
+
     test('lists jobs filtered by state and type, newest first, in pages', async () => {
       const { open } = setup(factory);
       const h = await open([

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { datasetBytes, makeInstance } from '../../fixtures/instances.ts';
@@ -10,6 +10,7 @@ import { busyAddress, makeMailCertificates, refusingAddress, startMailServers, t
 import { mixedContent, opensslMail } from '../support/mail-tools.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
 import { Database, MailPartialRepository, MailRepository } from '../../src/db/index.ts';
+import { ErrorCode, GatewayError } from '../../src/domain/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { loadMailboxes } from '../../src/mail/identity.ts';
 import { MailInbox } from '../../src/mail/inbox.ts';
@@ -305,6 +306,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
     const imported: string[] = [];
     let failNextDelete = false;
+    let diskFull = false;
     const dataDir = tempDir('gw-mail-faults-data-');
     const inbox = new MailInbox(
       {
@@ -315,6 +317,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
         mail: repository,
         partners,
         importFile: async (file) => {
+          if (diskFull) throw new GatewayError(ErrorCode.Unavailable, 'the disk is full');
           imported.push(readFileSync(file).toString('base64'));
           return { kind: 'stored', instanceId: imported.length };
         },
@@ -348,6 +351,8 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     await sentMails(siteA, study, 1);
     await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery' });
 
+    const copy = readFileSync(servers.mails(servers.accounts.b)[0] as string);
+
     // 1. The download breaks off 20 KB into the mail: nothing recorded, nothing imported, the mail stays.
     proxy.cutAfterServerBytes(20_000);
     const broken = await inbox.poll();
@@ -356,7 +361,16 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.equal(repository.listInbound({ limit: 10, offset: 0 }).length, 0);
     assert.equal(servers.mails(servers.accounts.b).length, 1);
 
-    // 2. Downloaded and imported, then the session is lost before DELE: recorded as imported, still on the server.
+    // 2. The archive's disk is full during the import: the mail stays stored (and on the server) for the next poll.
+    diskFull = true;
+    const full = await inbox.poll();
+    diskFull = false;
+    assert.match(full.lastError ?? '', /could not be handled: the disk is full/);
+    assert.equal(repository.listInbound({ limit: 10, offset: 0 })[0]?.state, 'stored');
+    assert.equal(imported.length, 0);
+    assert.equal(servers.mails(servers.accounts.b).length, 1);
+
+    // 3. Downloaded (already: stored) and imported, then the session is lost before DELE: recorded as imported, still on the server.
     failNextDelete = true;
     const lost = await inbox.poll();
     assert.ok(lost.lastError !== null);
@@ -366,15 +380,16 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.equal(row?.deletedAt, null);
     assert.equal(servers.mails(servers.accounts.b).length, 1);
 
-    // 3. The next poll only deletes it: imported once.
+    // 4. The next poll only deletes it: imported once.
     const clean = await inbox.poll();
     assert.equal(clean.lastError, null);
     assert.equal(imported.length, 3);
     assert.equal(servers.mails(servers.accounts.b).length, 0);
     assert.notEqual(repository.listInbound({ limit: 10, offset: 0 })[0]?.deletedAt, null);
 
-    // 4. The same mail again under a new UIDL (resent): a duplicate by Message-ID, not imported again.
-    servers.deliver(servers.accounts.b, readFileSync(row?.rawPath as string));
+    // 5. The same mail again under a new UIDL (resent): a duplicate by Message-ID, not imported again.
+    assert.ok(!existsSync(row?.rawPath as string), 'an imported mail is not kept once deleted from the server');
+    servers.deliver(servers.accounts.b, copy);
     await inbox.poll();
     assert.equal(imported.length, 3);
     assert.equal(repository.listInbound({ limit: 10, offset: 0 })[0]?.state, 'duplicate');
@@ -417,7 +432,11 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     }, { timeoutMs: 30_000, what: 'the first attempt to the busy recipient' });
     assert.equal(deferred.state, 'queued');
     assert.match(deferred.lastError ?? '', /451 4\.3\.0 .*Mailbox busy/);
-    const job = await json(await siteA.api(`/api/v1/jobs/${deferred.jobId}`), 200);
+    // The mail's record is written in the attempt; the job is put back just after it.
+    const job = await waitFor(async () => {
+      const j = await json(await siteA.api(`/api/v1/jobs/${deferred.jobId}`), 200);
+      return j['state'] === 'running' ? undefined : j;
+    }, { what: 'the attempt to end' });
     assert.equal(job['state'], 'queued');
     assert.ok(new Date(String(job['runAt'])).getTime() > Date.now() + 30_000, `retried later, with backoff: ${JSON.stringify(job)}`);
 

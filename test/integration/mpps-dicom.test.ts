@@ -57,4 +57,16 @@ describe('MPPS over DICOM', () => {
     assert.equal(count.n, 2);
     assert.ok(!gw.logs.raw.some((l) => l.includes('Müller')));
   });
+
+  test('N-CREATE without Performed Procedure Step Status gets 0120 (missing attribute), not 0106', async () => {
+    const gw = await startGateway();
+    const request = new dimse.requests.NCreateRequest(mppsClass, '1.2.826.0.1.3680043.10.999.3');
+    request.setDataset(new dimse.Dataset({ PerformedProcedureStepID: 'PPS1', Modality: 'US' }));
+    const comments: string[] = [];
+    request.on('response', (response: { getErrorComment(): string }) => comments.push(response.getErrorComment()));
+    assert.deepEqual(await sendRequests(gw, [request]), [0x0120]);
+    assert.deepEqual(comments, ['Performed Procedure Step Status is missing']);
+    const count = gw.gateway.db.sqlite.prepare('SELECT COUNT(*) AS n FROM mpps_instances').get() as { n: number };
+    assert.equal(count.n, 0);
+  });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -12,6 +13,8 @@ import { waitFor } from '../support/wait.ts';
 import { sendRequests } from '../support/dimse-client.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { compress, ctImageStorage, datasetBytes, makeInstance } from '../../fixtures/instances.ts';
+import { Compression, compressImage, greyPattern, htj2kCopy, makeImage, packGrey } from '../../fixtures/images.ts';
+import { makeVideoInstance, VideoSyntax } from '../../fixtures/video.ts';
 import { tempDir } from '../support/temp.ts';
 
 const uidBase = '1.2.826.0.1.3680043.2.1125.9';
@@ -24,6 +27,40 @@ async function instanceRow(gw: RunningGateway, sop: string): Promise<Record<stri
   const res = await gw.api(`/api/v1/instances/${sop}`);
   assert.equal(res.status, 200, `instance ${sop}`);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/** A Part 10 file's bytes from its (last) Pixel Data element on. */
+function pixelData(file: string): Buffer {
+  const bytes = datasetBytes(file);
+  const at = bytes.lastIndexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  assert.ok(at > 0, `no pixel data in ${file}`);
+  return bytes.subarray(at);
+}
+
+/**
+ * The frame data of encapsulated pixel data: the fragments after the Basic Offset Table, joined
+ * (a sender may re-split or re-index them; the coded frames stay the same).
+ */
+function fragments(file: string): Buffer {
+  const pixels = pixelData(file);
+  const parts: Buffer[] = [];
+  // Tag, VR OB, two reserved bytes, undefined length; then items until the sequence delimiter.
+  let at = 12;
+  for (let item = 0; at + 8 <= pixels.length && pixels.readUInt16LE(at + 2) === 0xe000; item++) {
+    const length = pixels.readUInt32LE(at + 4);
+    if (item > 0) parts.push(pixels.subarray(at + 8, at + 8 + length));
+    at += 8 + length;
+  }
+  assert.ok(parts.length > 0, `no fragments in ${file}`);
+  return Buffer.concat(parts);
+}
+
+/** The SOP Instance UID a Part 10 file holds (dcmdump). */
+function sopInstanceUidOf(file: string): string {
+  const out = execFileSync('dcmdump', ['+P', '0008,0018', file], { encoding: 'latin1' });
+  const match = /\[([0-9.]+)\]/.exec(out);
+  if (match === null) throw new Error(`no SOP Instance UID in ${file}`);
+  return match[1] as string;
 }
 
 function storedFile(gw: RunningGateway, row: Record<string, unknown>): string {
@@ -110,6 +147,76 @@ describe('Storage SCP with DCMTK storescu', () => {
     });
   }
 
+  // Every compressed syntax the SCP accepts, each proposed as exactly as DCMTK's storescu can (the file's
+  // own syntax is always proposed too); HTJ2K, which DCMTK 3.6.7 does not know, from a dcmjs-dimse client.
+  const grey8 = (dir: string) => makeImage(dir, 'grey8', { photometric: 'MONOCHROME2', rows: 64, columns: 80, bitsAllocated: 8, bitsStored: 8, pixels: packGrey(greyPattern(64, 80, 8, false), 8, 8) }).file;
+  const ct12 = (dir: string) => makeInstance(dir, 'ct12.dcm', { sopInstanceUid: `${uidBase}.30.${process.hrtime.bigint()}` });
+  const video = (syntax: (typeof VideoSyntax)[keyof typeof VideoSyntax]) => (dir: string) => makeVideoInstance(dir, 'video', syntax, { width: 64, height: 48, frames: 5, fps: 25 }).file;
+  for (const [name, option, ts, make] of [
+    ['JPEG baseline (process 1)', '-xy', '1.2.840.10008.1.2.4.50', (dir: string) => compressImage(grey8(dir), Compression.JpegBaseline)],
+    ['JPEG extended (process 2 & 4)', '-xx', '1.2.840.10008.1.2.4.51', (dir: string) => compressImage(ct12(dir), Compression.JpegExtended)],
+    ['JPEG-LS lossless', '-xt', '1.2.840.10008.1.2.4.80', (dir: string) => compressImage(ct12(dir), Compression.JpegLsLossless)],
+    ['JPEG-LS near-lossless', '-xu', '1.2.840.10008.1.2.4.81', (dir: string) => compressImage(ct12(dir), Compression.JpegLsNear)],
+    ['JPEG 2000 lossless', '-xv', '1.2.840.10008.1.2.4.90', (dir: string) => compressImage(ct12(dir), Compression.Jpeg2000Lossless)],
+    ['JPEG 2000', '-xw', '1.2.840.10008.1.2.4.91', (dir: string) => compressImage(ct12(dir), Compression.Jpeg2000)],
+    // -R: storescu's long list of classes leaves out video photographic otherwise.
+    ['MPEG-2 Main Profile / Main Level', '-xm -R', VideoSyntax.Mpeg2, video(VideoSyntax.Mpeg2)],
+    ['MPEG-4 AVC/H.264 High Profile / Level 4.1', '-xn -R', VideoSyntax.H264, video(VideoSyntax.H264)],
+    ['HEVC/H.265 Main Profile / Level 5.1', '-x4 -R', VideoSyntax.Hevc, video(VideoSyntax.Hevc)],
+  ] as const) {
+    test(`accepts ${name} proposed with storescu ${option}, the pixel data stored as sent`, async () => {
+      const gw = await startGateway();
+      const file = make(tempDir());
+      const sop = sopInstanceUidOf(file);
+      const result = await storescu(gw, [file], option.split(' '));
+      assert.equal(result.code, 0, result.output);
+      const row = await instanceRow(gw, sop);
+      assert.equal(row['transferSyntaxUid'], ts);
+      const stored = storedFile(gw, row);
+      assert.equal((await runTool('dcmftest', [stored])).code, 0);
+      // storescu re-encodes the rest of the dataset (sequence lengths, group lengths); the encoded
+      // pixel data is what the file holds: nothing was transcoded.
+      assert.deepEqual(pixelData(stored), pixelData(file));
+    });
+  }
+
+  // DCMTK 3.6.7 does not know HTJ2K, and storescu cannot propose JPEG lossless process 14 for a file:
+  // those come from a dcmjs-dimse client.
+  for (const [name, ts, make] of [
+    ['HTJ2K lossless', '1.2.840.10008.1.2.4.201', (dir: string) => htj2kCopy(ct12(dir))],
+    ['JPEG lossless (process 14)', '1.2.840.10008.1.2.4.57', async (dir: string) => compressImage(ct12(dir), Compression.JpegLossless)],
+  ] as const) {
+    test(`accepts ${name} from a dcmjs-dimse client, the pixel data stored as sent`, async () => {
+      const gw = await startGateway();
+      const file = await make(tempDir());
+      const dataset = dimse.Dataset.fromFile(file) as InstanceType<typeof dimse.Dataset>;
+      assert.equal(dataset.getTransferSyntaxUid(), ts);
+      assert.deepEqual(await sendRequests(gw, [new dimse.requests.CStoreRequest(dataset)]), [0x0000]);
+      const row = await instanceRow(gw, sopInstanceUidOf(file));
+      assert.equal(row['transferSyntaxUid'], ts);
+      // dcmjs re-encodes what it sends (its own offset table): the coded frames are the file's.
+      assert.deepEqual(fragments(storedFile(gw, row)), fragments(file));
+    });
+  }
+
+  test('studies without a Patient ID each keep their own patient, named as their device sent it', async () => {
+    const gw = await startGateway();
+    const dir = tempDir();
+    const files = [
+      makeInstance(dir, 'anon-a1', { sopInstanceUid: `${uidBase}.21`, studyInstanceUid: `${uidBase}.210`, seriesInstanceUid: `${uidBase}.211`, patientId: '', patientName: 'Notfall^Eins' }),
+      makeInstance(dir, 'anon-a2', { sopInstanceUid: `${uidBase}.22`, studyInstanceUid: `${uidBase}.210`, seriesInstanceUid: `${uidBase}.211`, patientId: '', patientName: 'Notfall^Eins' }),
+      makeInstance(dir, 'anon-b1', { sopInstanceUid: `${uidBase}.23`, studyInstanceUid: `${uidBase}.220`, seriesInstanceUid: `${uidBase}.221`, patientId: '', patientName: 'Notfall^Zwei' }),
+    ];
+    const result = await storescu(gw, files, ['-xe']);
+    assert.equal(result.code, 0, result.output);
+    const studies = (await (await gw.api('/api/v1/studies')).json()) as { items: Record<string, unknown>[] };
+    const names = new Map(studies.items.map((s) => [s['studyInstanceUid'], (s['patientName'] as { given: string }).given]));
+    assert.equal(names.get(`${uidBase}.210`), 'Eins');
+    assert.equal(names.get(`${uidBase}.220`), 'Zwei');
+    const patients = (await (await gw.api('/api/v1/patients')).json()) as { items: { patientId: string }[] };
+    assert.equal(patients.items.filter((p) => p.patientId === '').length, 2);
+  });
+
   test('a 128 MB instance streams to disk: the gateway never holds the object in memory', async () => {
     const gw = await startGateway();
     const dir = tempDir();
@@ -155,7 +262,8 @@ describe('Storage SCP with DCMTK storescu', () => {
 
     const overwrite = await startGateway({ archive: { duplicates: 'overwrite' } });
     assert.equal((await storescu(overwrite, [first], ['-xe'])).code, 0);
-    assert.equal((await storescu(overwrite, [second], ['-xe'])).code, 0);
+    const replacing = await storescu(overwrite, [second], ['-xe']);
+    assert.equal(replacing.code, 0, replacing.output + JSON.stringify(overwrite.logs.lines?.slice?.(-5)));
     const replaced = await instanceRow(overwrite, sop);
     assert.equal(replaced['duplicates'], 1);
     assert.deepEqual(datasetBytes(storedFile(overwrite, replaced)), datasetBytes(second));

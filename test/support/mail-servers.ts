@@ -130,10 +130,14 @@ const masterServices = [
 
 /**
  * Starts Postfix and Dovecot for two accounts, `a@site-a.test` and `b@partner-b.test`.
- * `messageSizeLimit` is Postfix's `message_size_limit` (announced in EHLO SIZE).
+ * `messageSizeLimit` is Postfix's `message_size_limit` (announced in EHLO SIZE). With `dir`, they
+ * live there and the caller stops them; otherwise the test file's end does.
  */
-export async function startMailServers(certs: MailCertificates, options: { messageSizeLimit?: number } = {}): Promise<MailServers> {
-  const dir = tempDir('gw-mail-servers-');
+export async function startMailServers(certs: MailCertificates, options: { messageSizeLimit?: number; dir?: string } = {}): Promise<MailServers> {
+  // A given directory (the benchmark's): the caller stops the servers, no node:test hook does.
+  const standalone = options.dir !== undefined;
+  const dir = options.dir ?? tempDir('gw-mail-servers-');
+  mkdirSync(dir, { recursive: true });
   // The daemons' own users (dovecot, nobody) must reach the password file and the Maildirs.
   chmodSync(dir, 0o755);
   const mailBase = path.join(dir, 'mail');
@@ -291,7 +295,7 @@ service stats {
       else if (file.endsWith('main.cf')) rmSync(file, { force: true });
     }
   };
-  after(stop);
+  if (!standalone) after(stop);
   try {
     await waitFor(async () => (await portOpen(smtpPort)) && (await portOpen(plainSmtpPort)), { timeoutMs: 20_000, what: `postfix on ${smtpPort}` });
     await waitFor(() => portOpen(pop3sPort), { timeoutMs: 20_000, what: `dovecot on ${pop3sPort}` });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Database, MigrationError, migrations, type Migration } from '../../src/db/index.ts';
@@ -54,6 +56,24 @@ describe('database', () => {
     assert.throws(() => Database.open({ file: ':memory:', migrations: [testMigrations[1] as Migration] }), /expected 1/);
   });
 
+  test('a table rebuild runs with foreign keys off, is checked before it commits, and turns them on again', () => {
+    const file = path.join(tempDir(), 'gateway.db');
+    const base: Migration[] = [
+      { version: 1, name: 'parent', sql: 'CREATE TABLE p (id INTEGER PRIMARY KEY, v TEXT UNIQUE) STRICT; CREATE TABLE c (p_ref INTEGER NOT NULL REFERENCES p (id)) STRICT; INSERT INTO p VALUES (1, 1); INSERT INTO c VALUES (1);' },
+    ];
+    const rebuild = (sql: string): Migration => ({ version: 2, name: 'rebuild', foreignKeysOff: true, sql });
+    Database.open({ file, migrations: base }).close();
+    // Losing the parent row is caught, and nothing of the migration stays.
+    assert.throws(
+      () => Database.open({ file, migrations: [...base, rebuild('CREATE TABLE p2 (id INTEGER PRIMARY KEY, v TEXT) STRICT; DROP TABLE p; ALTER TABLE p2 RENAME TO p;')] }),
+      (err: unknown) => err instanceof MigrationError && /foreign key/.test(err.message),
+    );
+    const db = Database.open({ file, migrations: [...base, rebuild('CREATE TABLE p2 (id INTEGER PRIMARY KEY, v TEXT) STRICT; INSERT INTO p2 SELECT * FROM p; DROP TABLE p; ALTER TABLE p2 RENAME TO p;')] });
+    assert.equal((db.sqlite.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys, 1);
+    assert.throws(() => db.sqlite.exec('INSERT INTO c VALUES (9)'), /FOREIGN KEY/);
+    db.close();
+  });
+
   test('group commit: writes of one turn commit together; a failing one is rolled back alone', async () => {
     const db = Database.open({ file: path.join(tempDir(), 'gateway.db'), migrations: testMigrations });
     let commits = 0;
@@ -71,4 +91,52 @@ describe('database', () => {
     db.close();
     await assert.rejects(insert('late'), /closed/);
   });
+
+  test('a group commit is made durable by an fsync of the WAL after the commit, and other commits keep synchronous=FULL', async () => {
+    const db = Database.open({ file: path.join(tempDir(), 'gateway.db'), migrations: testMigrations });
+    const log: string[] = [];
+    const original = db.sqlite.exec.bind(db.sqlite);
+    db.sqlite.exec = (sql: string) => {
+      if (/synchronous|COMMIT/.test(sql)) log.push(sql.replace('PRAGMA ', ''));
+      return original(sql);
+    };
+    const syncs = fsyncCalls();
+    try {
+      const first = db.write((s) => s.prepare("INSERT INTO a (v) VALUES ('x')").run());
+      // The commit has happened within this turn; the writer is answered only after the fsync.
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(log, ['synchronous = NORMAL', 'COMMIT', 'synchronous = FULL']);
+      await first;
+      assert.ok(syncs.count >= 1, 'the WAL was fsynced before the write resolved');
+      assert.equal((db.sqlite.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous, 2);
+      // Many writers in flight share few fsyncs, and every one of them is answered.
+      const before = syncs.count;
+      const many = await Promise.all(Array.from({ length: 50 }, (_, i) => db.write((s) => s.prepare('INSERT INTO a (v) VALUES (?)').run(String(i)).changes)));
+      assert.equal(many.length, 50);
+      assert.ok(syncs.count - before <= 50);
+      // Writes pending at close are committed with a synchronous fsync and answered.
+      const late = db.write((s) => s.prepare("INSERT INTO a (v) VALUES ('late')").run().changes);
+      db.close();
+      assert.equal(await late, 1);
+    } finally {
+      syncs.restore();
+    }
+  });
 });
+
+/** Counts fsync calls on any descriptor (the WAL's among them) while installed. */
+function fsyncCalls(): { count: number; restore(): void } {
+  const counter = { count: 0, restore: () => {} };
+  const original = fs.fsync;
+  (fs as { fsync: typeof fs.fsync }).fsync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    counter.count++;
+    original(fd, cb);
+  }) as typeof fs.fsync;
+  // The database imports `fsync` by name: builtin ES module exports follow the patch only when synced.
+  syncBuiltinESMExports();
+  counter.restore = () => {
+    (fs as { fsync: typeof fs.fsync }).fsync = original;
+    syncBuiltinESMExports();
+  };
+  return counter;
+}

@@ -3,21 +3,23 @@ import { associations } from './0002-associations.ts';
 import { jobs } from './0003-jobs.ts';
 import { worklist } from './0004-worklist.ts';
 import { archive } from './0005-archive.ts';
+import { storageCommitment } from './0006-storage-commitment.ts';
+import { derivedFiles } from './0007-derived-files.ts';
+import { records } from './0008-records.ts';
 import { mail } from './0009-mail.ts';
 import { mailInterop } from './0010-mail-interop.ts';
+import { anonymousPatients } from './0011-anonymous-patients.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
   version: number;
   name: string;
   sql: string;
+  /**
+   * Runs with foreign key enforcement off (it cannot change inside a transaction, so around it),
+   * for table rebuilds; `PRAGMA foreign_key_check` must find nothing before it commits.
+   */
+  foreignKeysOff?: boolean;
 }
 
-/**
- * Versions 6 to 8 belong to work on other branches (rendering, records, ...). Until those land here
- * they are empty placeholders, so that the mail relay's migration keeps its number 9; merging a
- * branch replaces its placeholder with the real migration.
- */
-const reserved = (version: number): Migration => ({ version, name: `reserved-${version}`, sql: '' });
-
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, reserved(6), reserved(7), reserved(8), mail, mailInterop];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, mailInterop, anonymousPatients];

@@ -37,4 +37,22 @@ describe('transfer syntax negotiation', () => {
       { id: 7, result: ContextResult.TransferSyntaxesNotSupported },
     ]);
   });
+
+  test('role selection: the requestor may be the SCU; a requestor that wants to be SCP only gets no context', () => {
+    const offered = () => ({ service: 'storage-commitment', transferSyntaxes: uncompressedTransferSyntaxes, allowed: true });
+    const decisions = decideContexts(
+      [
+        { id: 1, abstractSyntax: '1.2.840.10008.1.20.1', transferSyntaxes: [TS.ImplicitVrLittleEndian], roles: { scu: true, scp: false } },
+        { id: 3, abstractSyntax: '1.2.840.10008.1.20.1', transferSyntaxes: [TS.ImplicitVrLittleEndian], roles: { scu: true, scp: true } },
+        { id: 5, abstractSyntax: '1.2.840.10008.1.20.1', transferSyntaxes: [TS.ImplicitVrLittleEndian], roles: { scu: false, scp: true } },
+        { id: 7, abstractSyntax: '1.2.840.10008.1.20.1', transferSyntaxes: [TS.ImplicitVrLittleEndian] },
+      ],
+      offered,
+      [],
+    );
+    assert.deepEqual(
+      decisions.map((d) => d.result),
+      [ContextResult.Acceptance, ContextResult.Acceptance, ContextResult.UserRejection, ContextResult.Acceptance],
+    );
+  });
 });
