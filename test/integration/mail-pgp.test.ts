@@ -155,7 +155,8 @@ describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
     // openpgp may stop reading such a message without failing: the stall guard ends it (short here).
     const tampered = await read(lines.join('\n'), strictAllowance, 500);
     assert.equal(tampered.kind, 'quarantine', JSON.stringify(tampered));
-    if (tampered.kind === 'quarantine') assert.match(tampered.reason, /tampered/);
+    // Which check trips depends on where the changed character lands (packet structure, integrity, signature).
+    if (tampered.kind === 'quarantine') assert.match(tampered.reason, /tampered|cannot be opened|bad signature|not encrypted to our key|not a readable/);
   });
 
   test('a SHA-1 signature is accepted only with the partner\'s legacy exception, and said so', async () => {
