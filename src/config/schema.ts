@@ -91,6 +91,10 @@ const mailSchema = z
     expiryWarningDays: z.number().int().min(1).max(365).default(30),
     /** A received message/partial set (RFC 2046) not whole within this time expires: nothing of it is imported. */
     partialTimeoutHours: z.number().min(0.01).max(24 * 30).default(24),
+    /** A received set (a send split into several mails) still missing mails after this time is flagged (API, log, /healthz). */
+    setTimeoutHours: z.number().min(0.01).max(24 * 30).default(24),
+    /** A mail we sent that no receipt acknowledged within this time is flagged (API, /healthz). */
+    receiptTimeoutHours: z.number().min(0.01).max(24 * 30).default(24),
     /** Outgoing mails that fail with a 4xx answer are tried this many times in all. */
     sendAttempts: z.number().int().min(1).max(100).default(10),
     /** After importing a partner's mail, send a signed receipt (an MDN, RFC 8098) back; receipts that come back mark our mails acknowledged. */

@@ -76,6 +76,22 @@ export interface InboundMail {
   receivedAt: string;
   updatedAt: string;
   deletedAt: string | null;
+  /** The send this mail is part of (from its signed manifest), its part and the set's size. */
+  setId: string | null;
+  setPart: number | null;
+  setParts: number | null;
+}
+
+/** A set (one send of a partner, possibly several mails) as received: parts imported of the whole. */
+export interface ReceivedSet {
+  mailbox: string;
+  sender: string;
+  setId: string;
+  parts: number;
+  imported: number;
+  firstAt: string;
+  lastAt: string;
+  complete: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -145,6 +161,9 @@ function toInbound(r: Row): InboundMail {
     receivedAt: r.received_at as string,
     updatedAt: r.updated_at as string,
     deletedAt: r.deleted_at as string | null,
+    setId: r.set_id as string | null,
+    setPart: r.set_part as number | null,
+    setParts: r.set_parts as number | null,
   };
 }
 
@@ -262,13 +281,33 @@ export class MailRepository {
     return this.inbound(m.mailbox, m.uidl) as InboundMail;
   }
 
-  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt' | 'rawPath'>>, now: string): void {
+  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt' | 'rawPath' | 'setId' | 'setPart' | 'setParts'>>, now: string): void {
     const current = this.inboundById(id);
     if (current === undefined) return;
     const next = { ...current, ...change };
     this.#db
-      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, raw_path = ?, updated_at = ? WHERE id = ?')
-      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, next.rawPath, now, id);
+      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, raw_path = ?, set_id = ?, set_part = ?, set_parts = ?, updated_at = ? WHERE id = ?')
+      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, next.rawPath, next.setId, next.setPart, next.setParts, now, id);
+  }
+
+  /** The imported mails of one set from one sender, one per part. */
+  importedOfSet(mailbox: string, sender: string, setId: string): InboundMail[] {
+    return (this.#db.statement("SELECT * FROM mail_inbound WHERE mailbox = ? AND sender = ? AND set_id = ? AND state = 'imported' GROUP BY set_part ORDER BY set_part").all(mailbox, sender, setId) as Row[]).map(toInbound);
+  }
+
+  /** Received sets, newest first: `incomplete` only those still missing parts. */
+  receivedSets(q: { incomplete?: boolean; limit: number; offset: number }): ReceivedSet[] {
+    const rows = this.#db
+      .statement(
+        "SELECT mailbox, sender, set_id, MAX(set_parts) AS parts, COUNT(DISTINCT set_part) AS imported, MIN(received_at) AS first_at, MAX(received_at) AS last_at FROM mail_inbound WHERE set_id IS NOT NULL AND state = 'imported' GROUP BY mailbox, sender, set_id HAVING (?1 = 0 OR COUNT(DISTINCT set_part) < MAX(set_parts)) ORDER BY last_at DESC LIMIT ?2 OFFSET ?3",
+      )
+      .all(q.incomplete === true ? 1 : 0, q.limit, q.offset) as Row[];
+    return rows.map((r) => ({ mailbox: r.mailbox as string, sender: r.sender as string, setId: r.set_id as string, parts: r.parts as number, imported: r.imported as number, firstAt: r.first_at as string, lastAt: r.last_at as string, complete: (r.imported as number) >= (r.parts as number) }));
+  }
+
+  /** Mails we sent that no receipt acknowledged, sent before `cutoff`. */
+  unacknowledgedBefore(cutoff: string): OutboundMail[] {
+    return (this.#db.statement("SELECT * FROM mail_outbound WHERE state = 'sent' AND sent_at < ? ORDER BY id").all(cutoff) as Row[]).map(toOutbound);
   }
 
   /** Mails put together from message/partial fragments, stored but not handled yet (they are on no server). */

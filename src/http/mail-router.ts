@@ -13,6 +13,8 @@ const outboundQuery = z
   .object({ state: z.enum(Object.values(OutboundState) as [string, ...string[]]).optional(), partner: z.string().min(1).optional(), study: uid.optional(), ...page })
   .strict();
 const inboundQuery = z.object({ state: z.enum(Object.values(InboundState) as [string, ...string[]]).optional(), mailbox: z.string().min(1).optional(), ...page }).strict();
+/** Received sets (a partner's send of one or more mails): all, or only those still missing mails. */
+const setQuery = z.object({ incomplete: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...page }).strict();
 /** Received message/partial sets: waiting for fragments, assembled, or expired incomplete. */
 const partialQuery = z.object({ state: z.enum(Object.values(PartialState) as [string, ...string[]]).optional(), ...page }).strict();
 /** The whole study, or only the chosen instances (SOP Instance UIDs). */
@@ -68,7 +70,8 @@ export function mailRouter(relay: MailRelay): Router {
   });
   router.get('/messages', (req, res) => {
     const q = parseOrThrow(outboundQuery, req.query, 'query');
-    res.json({ items: relay.repository.listOutbound(q as Parameters<typeof relay.repository.listOutbound>[0]), limit: q.limit, offset: q.offset });
+    const overdue = new Set(relay.overdueReceipts().map((m) => m.id));
+    res.json({ items: relay.repository.listOutbound(q as Parameters<typeof relay.repository.listOutbound>[0]).map((m) => ({ ...m, receiptOverdue: overdue.has(m.id) })), limit: q.limit, offset: q.offset });
   });
   router.get('/messages/:id', (req, res) => {
     const mail = relay.repository.outbound(parseOrThrow(id, req.params.id, 'id'));
@@ -81,6 +84,10 @@ export function mailRouter(relay: MailRelay): Router {
   router.get('/received', (req, res) => {
     const q = parseOrThrow(inboundQuery, req.query, 'query');
     res.json({ items: relay.repository.listInbound(q as Parameters<typeof relay.repository.listInbound>[0]).map(({ rawPath: _, ...rest }) => rest), limit: q.limit, offset: q.offset });
+  });
+  router.get('/sets', (req, res) => {
+    const q = parseOrThrow(setQuery, req.query, 'query');
+    res.json({ items: relay.receivedSets(q), limit: q.limit, offset: q.offset });
   });
   router.get('/partials', (req, res) => {
     const q = parseOrThrow(partialQuery, req.query, 'query');

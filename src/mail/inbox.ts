@@ -35,7 +35,9 @@ export interface InboxDeps {
   partials: MailPartialRepository;
   /** A message/partial set not whole within this time expires (nothing of it is imported). */
   partialTimeoutMs: number;
-  /** Called once a mail is imported (the relay queues the receipt to the partner). */
+  /** A received set still missing mails after this long is reported in the log (once). */
+  setTimeoutMs?: number;
+  /** Called for each mail of a set once the whole set is imported (the relay queues the receipts to the partner). */
   onImported?: (mail: InboundMail) => Promise<void>;
   clock: Clock;
   log: Logger;
@@ -75,6 +77,8 @@ export class MailInbox {
   readonly #deps: InboxDeps;
   readonly #poller: Poller<InboxReport>;
   #report: InboxReport;
+  /** Incomplete sets already reported in the log. */
+  readonly #alerted = new Set<string>();
   /** Set by a session that went through but left mails it could not handle. */
   #sessionError: string | null = null;
 
@@ -183,6 +187,13 @@ export class MailInbox {
     for (const set of partials.waiting(name)) if (isWhole(set)) await this.#assemble(set);
     for (const row of mail.assembledStored(name)) await this.#handle(row);
     const now = clock.now();
+    const setCutoff = new Date(now.getTime() - (this.#deps.setTimeoutMs ?? 86_400_000)).toISOString();
+    for (const set of mail.receivedSets({ incomplete: true, limit: 1000, offset: 0 })) {
+      const key = `${set.mailbox} ${set.sender} ${set.setId}`;
+      if (set.mailbox !== name || set.firstAt >= setCutoff || this.#alerted.has(key)) continue;
+      this.#alerted.add(key);
+      log.warn({ mailbox: name, sender: set.sender, set: set.setId, imported: set.imported, parts: set.parts, since: set.firstAt }, 'received set still incomplete after the timeout: the study may be missing images');
+    }
     for (const set of partials.expire(name, new Date(now.getTime() - this.#deps.partialTimeoutMs).toISOString(), now.toISOString())) {
       log.warn({ mailbox: name, partialSet: set.id, sender: set.sender, received: set.received, total: set.total }, 'message/partial set expired incomplete: nothing of it imported');
     }
@@ -323,12 +334,18 @@ export class MailInbox {
         }
       }
       const state = failures.length === 0 ? InboundState.Imported : InboundState.Quarantined;
-      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates }, now());
+      const set = { setId: outcome.manifest.sendId, setPart: outcome.manifest.part, setParts: outcome.manifest.parts };
+      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates, ...set }, now());
       if (state === InboundState.Imported) this.#report.imported++;
       else this.#report.quarantined++;
       const updated = mail.inboundById(row.id) as InboundMail;
-      if (state === InboundState.Imported) {
-        await this.#deps.onImported?.(updated).catch((err: unknown) => log.warn({ inboundId: row.id, err: (err as Error).message }, 'could not queue the receipt'));
+      if (state === InboundState.Imported && updated.sender !== null) {
+        // Each part is imported as it comes (an emergency need not wait); receipts only for a whole set.
+        const parts = mail.importedOfSet(mailbox.config.name, updated.sender, set.setId);
+        if (parts.length >= set.setParts) {
+          log.info({ mailbox: mailbox.config.name, partner: found?.partner.name, set: set.setId, parts: set.setParts }, 'received set complete');
+          for (const part of parts) await this.#deps.onImported?.(part).catch((err: unknown) => log.warn({ inboundId: part.id, err: (err as Error).message }, 'could not queue the receipt'));
+        } else log.info({ mailbox: mailbox.config.name, partner: found?.partner.name, set: set.setId, imported: parts.length, parts: set.setParts }, 'received set incomplete: waiting for its other mails');
       }
       log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, files: outcome.files.length, stored, duplicates, failed: failures.length }, 'received mail imported');
       return updated;

@@ -4,7 +4,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
 import type { GatewayConfig } from '../config/index.ts';
-import { MailPartialRepository, MailRepository, type ArchiveRepository, type Database } from '../db/index.ts';
+import { MailPartialRepository, MailRepository, type ArchiveRepository, type Database, type OutboundMail, type ReceivedSet } from '../db/index.ts';
 import type { ComponentHealth } from '../health.ts';
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -84,6 +84,7 @@ export class MailRelay {
             maxParts: deps.config.maxParts,
             partials: this.partials,
             partialTimeoutMs: deps.config.partialTimeoutHours * 3_600_000,
+            setTimeoutMs: deps.config.setTimeoutHours * 3_600_000,
             // A mail without a Message-ID cannot be acknowledged (the receipt names it).
             ...(deps.config.sendReceipts ? { onImported: async (received: { id: number; messageId: string | null }) => (received.messageId === null ? undefined : this.outbound.queueReceipt(received.id)) } : {}),
             clock: deps.clock,
@@ -120,6 +121,17 @@ export class MailRelay {
     await Promise.all([...this.inboxes.values()].map((i) => i.stop()));
   }
 
+  /** Received sets, each flagged `overdue` when still incomplete after `mail.setTimeoutHours`. */
+  receivedSets(q: { incomplete?: boolean; limit: number; offset: number }): (ReceivedSet & { overdue: boolean })[] {
+    const cutoff = new Date(this.#deps.clock.now().getTime() - this.#deps.config.setTimeoutHours * 3_600_000).toISOString();
+    return this.repository.receivedSets(q).map((x) => ({ ...x, overdue: !x.complete && x.firstAt < cutoff }));
+  }
+
+  /** Sent mails no receipt acknowledged within `mail.receiptTimeoutHours`. */
+  overdueReceipts(): OutboundMail[] {
+    return this.repository.unacknowledgedBefore(new Date(this.#deps.clock.now().getTime() - this.#deps.config.receiptTimeoutHours * 3_600_000).toISOString());
+  }
+
   /** Every certificate the relay relies on, with its expiry: ours, the CAs, the partners', the POP3 servers' as last seen. */
   certificates(): CertificateExpiry[] {
     const now = this.#deps.clock.now();
@@ -142,9 +154,13 @@ export class MailRelay {
     const inboxes = [...this.inboxes.values()].map((i) => i.report());
     const failing = inboxes.filter((i) => i.lastError !== null);
     const partials = this.partials.counts();
+    const overdueSets = this.receivedSets({ incomplete: true, limit: 1000, offset: 0 }).filter((x) => x.overdue);
+    const overdueReceipts = this.overdueReceipts();
     const warnings = [
       ...due.map((c) => `${c.owner}: certificate ${c.status === 'expired' ? 'expired' : `expires in ${c.daysLeft} days`} (${c.validTo})`),
       ...failing.map((i) => `mailbox ${i.mailbox}: last poll failed: ${i.lastError}`),
+      ...(overdueSets.length > 0 ? [`${overdueSets.length} received set(s) incomplete for more than ${this.#deps.config.setTimeoutHours} h (their mails imported so far are in the archive); see GET /api/v1/mail/sets?incomplete=true`] : []),
+      ...(overdueReceipts.length > 0 ? [`${overdueReceipts.length} sent mail(s) without the partner's receipt after ${this.#deps.config.receiptTimeoutHours} h; see GET /api/v1/mail/messages?state=sent`] : []),
       ...(partials.expired > 0 ? [`${partials.expired} message/partial set(s) expired incomplete (nothing imported); see GET /api/v1/mail/partials?state=expired`] : []),
     ];
     return {

@@ -652,4 +652,58 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       db.close();
     }
   });
+  test('a set of three mails: each imported as it arrives, receipts only once the set is whole; an incomplete set is listed as such', async () => {
+    const [box] = loadMailboxes([mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'sets')]);
+    const db = Database.open({ file: path.join(tempDir('gw-mail-sets-'), 'gateway.db') });
+    const repository = new MailRepository(db);
+    const partners = new Partners({ repository, mailboxes: ['sets'], clock: systemClock });
+    await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'sets' });
+    const imported: Buffer[] = [];
+    const receipts: number[] = [];
+    const dataDir = tempDir('gw-mail-sets-data-');
+    const inbox = new MailInbox(
+      {
+        mailbox: box as NonNullable<typeof box>,
+        openpgp: new Map(),
+        partials: new MailPartialRepository(db),
+        partialTimeoutMs: 3_600_000,
+        mail: repository,
+        partners,
+        importFile: async (file) => {
+          imported.push(readFileSync(file));
+          return { kind: 'stored', instanceId: imported.length };
+        },
+        onImported: async (row) => {
+          receipts.push(row.id);
+        },
+        inboxDir: path.join(dataDir, 'inbox'),
+        workDir: path.join(dataDir, 'work'),
+        maxInboundBytes: 100 * 1024 * 1024,
+        maxParts: 100,
+        clock: new ManualClock(new Date()),
+        log: silentLogger(),
+      },
+      3_600_000,
+    );
+    inbox.start();
+    const dir = tempDir('gw-mail-sets-src-');
+    const part = (n: number): Buffer => opensslMail(dir, { content: mixedContent([Buffer.from(`object ${n}`)], { set: { sendId: 'set-of-three', part: n, parts: 3 } }), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+    try {
+      servers.deliver(servers.accounts.b, part(1));
+      servers.deliver(servers.accounts.b, part(3));
+      await inbox.poll();
+      assert.equal(imported.length, 2, 'parts are imported as they arrive');
+      assert.deepEqual(receipts, [], 'no receipt before the set is whole');
+      const [incomplete] = repository.receivedSets({ incomplete: true, limit: 10, offset: 0 });
+      assert.deepEqual([incomplete?.setId, incomplete?.imported, incomplete?.parts, incomplete?.complete], ['set-of-three', 2, 3, false]);
+      servers.deliver(servers.accounts.b, part(2));
+      await inbox.poll();
+      assert.equal(imported.length, 3);
+      assert.equal(receipts.length, 3, 'a receipt for every mail of the set once it is whole');
+      assert.deepEqual(repository.receivedSets({ incomplete: true, limit: 10, offset: 0 }), []);
+    } finally {
+      await inbox.stop();
+      db.close();
+    }
+  });
 });

@@ -24,6 +24,13 @@ export const mailInterop: Migration = {
     ALTER TABLE mail_outbound ADD COLUMN fragments INTEGER;
     ALTER TABLE mail_outbound ADD COLUMN fragments_sent INTEGER NOT NULL DEFAULT 0;
 
+    -- Which send (set) a received mail belongs to, from its signed manifest: receipts go once the whole
+    -- set is imported, and a set still incomplete after a while is flagged.
+    ALTER TABLE mail_inbound ADD COLUMN set_id TEXT;
+    ALTER TABLE mail_inbound ADD COLUMN set_part INTEGER;
+    ALTER TABLE mail_inbound ADD COLUMN set_parts INTEGER;
+    CREATE INDEX mail_inbound_set ON mail_inbound (mailbox, sender, set_id);
+
     -- Received message/partial sets. state: waiting (fragments missing), assembled (whole; the mail was
     -- put together and handled like any other: assembled_inbound), expired (not whole in time; nothing imported).
     CREATE TABLE mail_partials (
