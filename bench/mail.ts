@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, tempDir, type Measurement, type Workload } from './support.ts';
@@ -52,6 +52,7 @@ function measured(program: string, args: readonly string[]): Promise<{ ms: numbe
 }
 
 function ours(args: readonly string[], child = './mail-build.ts'): Promise<{ ms: number; peakRss: number; rssBefore: number }> {
+  // A child script and its arguments; its stdout is one JSON line of figures.
   const script = fileURLToPath(new URL(child, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,9 +67,58 @@ function ours(args: readonly string[], child = './mail-build.ts'): Promise<{ ms:
   });
 }
 
+/**
+ * The OpenPGP path on the same study: our PGP/MIME mail (sign + encrypt, armored) vs `gpg --sign
+ * --encrypt --armor` of the same multipart/mixed entity (compression off, as ours), and opening
+ * it (decrypt + verify + manifest + decode) vs `gpg --decrypt`. Keys: RSA 3072 made by gpg.
+ */
+async function pgpRounds(ctx: { log: (line: string) => void }, dir: string, studyDir: string, rounds: number): Promise<Measurement[]> {
+  const home = path.join(dir, 'gnupg');
+  mkdirSync(home, { mode: 0o700 });
+  const gpg = (args: readonly string[]): Buffer => execFileSync('gpg', ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--trust-model', 'always', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    for (const [uid, pass] of [['a@site-a.test', 'bench'], ['b@partner-b.test', 'bench-b']] as const) {
+      gpg(['--passphrase', pass, '--quick-gen-key', `Bench <${uid}>`, 'rsa3072', 'sign', 'never']);
+      const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(gpg(['--with-colons', '--list-keys', uid]).toString())?.[1] ?? '';
+      gpg(['--passphrase', pass, '--quick-add-key', fpr, 'rsa3072', 'encr', 'never']);
+    }
+    const f = (n: string): string => path.join(dir, n);
+    writeFileSync(f('a-secret.asc'), gpg(['--passphrase', 'bench', '--armor', '--export-secret-keys', 'a@site-a.test']));
+    writeFileSync(f('b-secret.asc'), gpg(['--passphrase', 'bench-b', '--armor', '--export-secret-keys', 'b@partner-b.test']));
+    writeFileSync(f('a-public.asc'), gpg(['--armor', '--export', 'a@site-a.test']));
+    writeFileSync(f('b-public.asc'), gpg(['--armor', '--export', 'b@partner-b.test']));
+    const figures = { build: [] as number[], buildRss: [] as number[], gpg: [] as number[], gpgRss: [] as number[], read: [] as number[], readRss: [] as number[], gpgRead: [] as number[], gpgReadRss: [] as number[] };
+    const gpgArgs = ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--trust-model', 'always'];
+    for (let round = 0; round < rounds; round++) {
+      const o = await ours(['build', studyDir, f('pgp.eml'), f('a-secret.asc'), 'bench', f('b-public.asc')], './mail-pgp.ts');
+      const peer = await measured('gpg', [...gpgArgs, '--passphrase', 'bench', '-z', '0', '-u', 'a@site-a.test', '-r', 'b@partner-b.test', '--armor', '--sign', '--encrypt', '-o', f('gpg.asc'), f('mixed.mime')]);
+      const r = await ours(['read', f('pgp.eml'), f('pgp-work'), f('b-secret.asc'), 'bench-b', f('a-public.asc')], './mail-pgp.ts');
+      const peerRead = await measured('gpg', [...gpgArgs, '--passphrase', 'bench-b', '-o', f('gpg.out'), '--decrypt', f('gpg.asc')]);
+      figures.build.push(o.ms);
+      figures.buildRss.push(o.peakRss / MiB);
+      figures.gpg.push(peer.ms);
+      figures.gpgRss.push(peer.peakRss / MiB);
+      figures.read.push(r.ms);
+      figures.readRss.push(r.peakRss / MiB);
+      figures.gpgRead.push(peerRead.ms);
+      figures.gpgReadRss.push(peerRead.peakRss / MiB);
+      ctx.log(`round ${round + 1} OpenPGP: build ${o.ms.toFixed(0)} ms, peak ${(o.peakRss / MiB).toFixed(0)} MiB; gpg ${peer.ms.toFixed(0)} ms, ${(peer.peakRss / MiB).toFixed(0)} MiB; read ${r.ms.toFixed(0)} ms, peak ${(r.peakRss / MiB).toFixed(0)} MiB; gpg --decrypt ${peerRead.ms.toFixed(0)} ms, ${(peerRead.peakRss / MiB).toFixed(0)} MiB`);
+    }
+    const mb = (fileCount * fileSize) / MiB;
+    return [
+      { name: `OpenPGP: sign + encrypt ${mb} MB (PGP/MIME, armored)`, unit: 'ms', ours: figures.build, peer: figures.gpg, peerName: 'gpg --sign --encrypt' },
+      { name: 'OpenPGP: peak RSS of the process', unit: 'MiB', ours: figures.buildRss, peer: figures.gpgRss, peerName: 'gpg --sign --encrypt' },
+      { name: `OpenPGP receive: decrypt + verify + manifest + decode ${mb} MB`, unit: 'ms', ours: figures.read, peer: figures.gpgRead, peerName: 'gpg --decrypt' },
+      { name: 'OpenPGP receive: peak RSS of the process', unit: 'MiB', ours: figures.readRss, peer: figures.gpgReadRss, peerName: 'gpg --decrypt' },
+    ];
+  } finally {
+    spawn('gpgconf', ['--homedir', home, '--kill', 'all'], { stdio: 'ignore' });
+  }
+}
+
 export const mailWorkload: Workload = {
   name: 'mail',
-  description: `sign (SHA-256) and encrypt (AES-256) a ${(fileCount * fileSize) / MiB} MB study of ${fileCount} files as one DICOM e-mail, and open it again, vs openssl cms`,
+  description: `sign (SHA-256) and encrypt (AES-256) a ${(fileCount * fileSize) / MiB} MB study of ${fileCount} files as one DICOM e-mail, and open it again, vs openssl cms (S/MIME) and gpg (OpenPGP)`,
   async run(ctx): Promise<Measurement[]> {
     const dir = tempDir('bench-mail-');
     try {
@@ -111,7 +161,9 @@ export const mailWorkload: Workload = {
         ctx.log(`round ${round + 1}: ours ${o.ms.toFixed(0)} ms, peak ${(o.peakRss / MiB).toFixed(0)} MiB (${(o.rssBefore / MiB).toFixed(0)} MiB before building); openssl ${(sign.ms + encrypt.ms).toFixed(0)} ms, ${(Math.max(sign.peakRss, encrypt.peakRss) / MiB).toFixed(0)} MiB`);
       }
       ctx.log(`median peak RSS: ours ${median(oursRss).toFixed(0)} MiB (a Node process, runtime included), openssl ${median(peerRss).toFixed(0)} MiB`);
+      const pgp = await pgpRounds(ctx, dir, studyDir, Math.min(ctx.rounds, 3));
       return [
+        ...pgp,
         { name: `sign + encrypt ${(fileCount * fileSize) / MiB} MB`, unit: 'ms', ours: oursMs, peer: peerMs, peerName: 'openssl cms' },
         { name: 'peak RSS of the process', unit: 'MiB', ours: oursRss, peer: peerRss, peerName: 'openssl cms' },
         { name: `receive: decrypt + verify + manifest + decode ${(fileCount * fileSize) / MiB} MB (openssl: -decrypt then -verify)`, unit: 'ms', ours: readMs, peer: peerReadMs, peerName: 'openssl cms' },

@@ -15,6 +15,8 @@ export const testPackages: readonly { pkg: string; program: string }[] = [
   { pkg: 'postfix', program: 'postfix' },
   { pkg: 'dovecot-core', program: 'dovecot' },
   { pkg: 'dovecot-pop3d', program: '/usr/lib/dovecot/pop3' },
+  // OpenPGP interop (PGP/MIME) is checked against GnuPG.
+  { pkg: 'gnupg', program: 'gpg' },
 ];
 
 function has(program: string): boolean {

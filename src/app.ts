@@ -273,7 +273,7 @@ export class Gateway {
       await archive.removeLeftovers();
       archiveStore = archive;
       if (mail !== undefined) {
-        mail.start();
+        await mail.start();
         this.#stoppables.push({ name: 'mail', stop: () => mail.stop() });
         this.health.register('mail', () => mail.health());
       }

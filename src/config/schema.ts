@@ -71,6 +71,11 @@ export const mailboxSchema = z
     tls: z.object({ cert: pemFileSchema, key: pemFileSchema, ca: pemFileSchema }).strict(),
     /** Our S/MIME certificate and key: we sign with them and partners encrypt to them. */
     smime: z.object({ cert: pemFileSchema, key: pemFileSchema }).strict(),
+    /**
+     * Our OpenPGP key pair for partners with `format: openpgp`: an armored private key protected by a
+     * passphrase (the passphrase may be sealed, enc:v1:).
+     */
+    openpgp: z.object({ key: z.string().min(1, 'a path to an armored OpenPGP private key'), passphrase: z.string().min(1) }).strict().optional(),
     pollSeconds: z.number().min(1).max(86_400).default(60),
   })
   .strict();
@@ -84,6 +89,12 @@ const mailSchema = z
     maxParts: z.number().int().min(2).max(100_000).default(20_000),
     /** Certificates (ours, partners', the servers') expiring within this many days are warned about. */
     expiryWarningDays: z.number().int().min(1).max(365).default(30),
+    /** A received message/partial set (RFC 2046) not whole within this time expires: nothing of it is imported. */
+    partialTimeoutHours: z.number().min(0.01).max(24 * 30).default(24),
+    /** A received set (a send split into several mails) still missing mails after this time is flagged (API, log, /healthz). */
+    setTimeoutHours: z.number().min(0.01).max(24 * 30).default(24),
+    /** A mail we sent that no receipt acknowledged within this time is flagged (API, /healthz). */
+    receiptTimeoutHours: z.number().min(0.01).max(24 * 30).default(24),
     /** Outgoing mails that fail with a 4xx answer are tried this many times in all. */
     sendAttempts: z.number().int().min(1).max(100).default(10),
     /** After importing a partner's mail, send a signed receipt (an MDN, RFC 8098) back; receipts that come back mark our mails acknowledged. */

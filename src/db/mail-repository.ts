@@ -5,7 +5,12 @@ export interface MailPartner {
   id: number;
   name: string;
   address: string;
+  /** `smime`: the pinned certificate is `certificate`; `openpgp`: the pinned key is `openpgpKey` (certificate empty). */
+  format: MailFormat;
   certificate: string;
+  openpgpKey: string | null;
+  /** Exceptions to the strict OpenPGP rules granted to this partner. */
+  legacy: { sha1: boolean; oldKeyTypes: boolean };
   mailbox: string;
   maxMailBytes: number;
   routes: { devices: string[]; modalities: string[] };
@@ -15,10 +20,13 @@ export interface MailPartner {
 
 export type NewPartner = Omit<MailPartner, 'id' | 'createdAt' | 'updatedAt'>;
 
+export const MailFormat = { Smime: 'smime', OpenPgp: 'openpgp' } as const;
+export type MailFormat = (typeof MailFormat)[keyof typeof MailFormat];
+
 export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed', Acknowledged: 'acknowledged' } as const;
 export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
 
-export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt' } as const;
+export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt', Fragment: 'fragment' } as const;
 export type InboundState = (typeof InboundState)[keyof typeof InboundState];
 
 export interface OutboundMail {
@@ -43,6 +51,12 @@ export interface OutboundMail {
   updatedAt: string;
   sentAt: string | null;
   acknowledgedAt: string | null;
+  /** Set when the mail (one object over the limit) goes as message/partial fragments of at most this size. */
+  fragmentLimit: number | null;
+  /** The id of the fragments' set, once built; fragments of it and how many of them are sent. */
+  partialId: string | null;
+  fragments: number | null;
+  fragmentsSent: number;
 }
 
 export interface InboundMail {
@@ -62,6 +76,22 @@ export interface InboundMail {
   receivedAt: string;
   updatedAt: string;
   deletedAt: string | null;
+  /** The send this mail is part of (from its signed manifest), its part and the set's size. */
+  setId: string | null;
+  setPart: number | null;
+  setParts: number | null;
+}
+
+/** A set (one send of a partner, possibly several mails) as received: parts imported of the whole. */
+export interface ReceivedSet {
+  mailbox: string;
+  sender: string;
+  setId: string;
+  parts: number;
+  imported: number;
+  firstAt: string;
+  lastAt: string;
+  complete: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -71,7 +101,10 @@ function toPartner(r: Row): MailPartner {
     id: r.id as number,
     name: r.name as string,
     address: r.address as string,
+    format: r.format as MailFormat,
     certificate: r.certificate as string,
+    openpgpKey: r.openpgp_key as string | null,
+    legacy: JSON.parse(r.legacy as string) as MailPartner['legacy'],
     mailbox: r.mailbox as string,
     maxMailBytes: r.max_mail_bytes as number,
     routes: { devices: JSON.parse(r.route_devices as string) as string[], modalities: JSON.parse(r.route_modalities as string) as string[] },
@@ -103,6 +136,10 @@ function toOutbound(r: Row): OutboundMail {
     updatedAt: r.updated_at as string,
     sentAt: r.sent_at as string | null,
     acknowledgedAt: r.acknowledged_at as string | null,
+    fragmentLimit: r.fragment_limit as number | null,
+    partialId: r.partial_id as string | null,
+    fragments: r.fragments as number | null,
+    fragmentsSent: r.fragments_sent as number,
   };
 }
 
@@ -124,6 +161,9 @@ function toInbound(r: Row): InboundMail {
     receivedAt: r.received_at as string,
     updatedAt: r.updated_at as string,
     deletedAt: r.deleted_at as string | null,
+    setId: r.set_id as string | null,
+    setPart: r.set_part as number | null,
+    setParts: r.set_parts as number | null,
   };
 }
 
@@ -150,15 +190,15 @@ export class MailRepository {
 
   insertPartner(p: NewPartner, now: string): MailPartner {
     this.#db
-      .statement('INSERT INTO mail_partners (name, address, certificate, mailbox, max_mail_bytes, route_devices, route_modalities, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(p.name, p.address, p.certificate, p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, now);
+      .statement('INSERT INTO mail_partners (name, address, format, certificate, openpgp_key, legacy, mailbox, max_mail_bytes, route_devices, route_modalities, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(p.name, p.address, p.format, p.certificate, p.openpgpKey, JSON.stringify(p.legacy), p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, now);
     return this.partner(p.name) as MailPartner;
   }
 
   updatePartner(name: string, p: NewPartner, now: string): MailPartner | undefined {
     const changes = this.#db
-      .statement('UPDATE mail_partners SET name = ?, address = ?, certificate = ?, mailbox = ?, max_mail_bytes = ?, route_devices = ?, route_modalities = ?, updated_at = ? WHERE name = ?')
-      .run(p.name, p.address, p.certificate, p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, name).changes;
+      .statement('UPDATE mail_partners SET name = ?, address = ?, format = ?, certificate = ?, openpgp_key = ?, legacy = ?, mailbox = ?, max_mail_bytes = ?, route_devices = ?, route_modalities = ?, updated_at = ? WHERE name = ?')
+      .run(p.name, p.address, p.format, p.certificate, p.openpgpKey, JSON.stringify(p.legacy), p.mailbox, p.maxMailBytes, JSON.stringify(p.routes.devices), JSON.stringify(p.routes.modalities), now, name).changes;
     return Number(changes) === 0 ? undefined : this.partner(p.name);
   }
 
@@ -166,13 +206,17 @@ export class MailRepository {
     return Number(this.#db.statement('DELETE FROM mail_partners WHERE name = ?').run(name).changes) > 0;
   }
 
-  insertOutbound(tx: DatabaseSync, m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt'> & { partnerId: number }, now: string): number {
+  insertOutbound(
+    tx: DatabaseSync,
+    m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt' | 'fragmentLimit' | 'partialId' | 'fragments' | 'fragmentsSent'> & { partnerId: number; fragmentLimit?: number | null },
+    now: string,
+  ): number {
     const result = this.#db
       .statement(
-        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, fragment_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         tx,
       )
-      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), m.messageId, m.trigger, OutboundState.Queued, now, now);
+      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), m.messageId, m.trigger, OutboundState.Queued, m.fragmentLimit ?? null, now, now);
     return Number(result.lastInsertRowid);
   }
 
@@ -197,6 +241,15 @@ export class MailRepository {
     this.#db
       .statement('UPDATE mail_outbound SET state = ?, size = COALESCE(?, size), last_error = ?, smtp_response = COALESCE(?, smtp_response), sent_at = COALESCE(?, sent_at), attempts = attempts + ?, updated_at = ? WHERE id = ?')
       .run(change.state, change.size ?? null, change.lastError ?? null, change.smtpResponse ?? null, change.sentAt ?? null, change.attempt === true ? 1 : 0, now, id);
+  }
+
+  /** A built mail cut into fragments: its set id and count (none sent yet). */
+  setFragments(id: number, partialId: string, fragments: number, now: string): void {
+    this.#db.statement('UPDATE mail_outbound SET partial_id = ?, fragments = ?, fragments_sent = 0, updated_at = ? WHERE id = ?').run(partialId, fragments, now, id);
+  }
+
+  fragmentSent(id: number, number: number, now: string): void {
+    this.#db.statement('UPDATE mail_outbound SET fragments_sent = ?, updated_at = ? WHERE id = ?').run(number, now, id);
   }
 
   /** A partner's receipt for a mail we sent to it; false when no such sent mail is known. */
@@ -228,13 +281,38 @@ export class MailRepository {
     return this.inbound(m.mailbox, m.uidl) as InboundMail;
   }
 
-  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt' | 'rawPath'>>, now: string): void {
+  updateInbound(id: number, change: Partial<Pick<InboundMail, 'state' | 'reason' | 'messageId' | 'sender' | 'partnerName' | 'files' | 'stored' | 'duplicates' | 'deletedAt' | 'rawPath' | 'setId' | 'setPart' | 'setParts'>>, now: string): void {
     const current = this.inboundById(id);
     if (current === undefined) return;
     const next = { ...current, ...change };
     this.#db
-      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, raw_path = ?, updated_at = ? WHERE id = ?')
-      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, next.rawPath, now, id);
+      .statement('UPDATE mail_inbound SET state = ?, reason = ?, message_id = ?, sender = ?, partner_name = ?, files = ?, stored = ?, duplicates = ?, deleted_at = ?, raw_path = ?, set_id = ?, set_part = ?, set_parts = ?, updated_at = ? WHERE id = ?')
+      .run(next.state, next.reason, next.messageId, next.sender, next.partnerName, next.files, next.stored, next.duplicates, next.deletedAt, next.rawPath, next.setId, next.setPart, next.setParts, now, id);
+  }
+
+  /** The imported mails of one set from one sender, one per part. */
+  importedOfSet(mailbox: string, sender: string, setId: string): InboundMail[] {
+    return (this.#db.statement("SELECT * FROM mail_inbound WHERE mailbox = ? AND sender = ? AND set_id = ? AND state = 'imported' GROUP BY set_part ORDER BY set_part").all(mailbox, sender, setId) as Row[]).map(toInbound);
+  }
+
+  /** Received sets, newest first: `incomplete` only those still missing parts. */
+  receivedSets(q: { incomplete?: boolean; limit: number; offset: number }): ReceivedSet[] {
+    const rows = this.#db
+      .statement(
+        "SELECT mailbox, sender, set_id, MAX(set_parts) AS parts, COUNT(DISTINCT set_part) AS imported, MIN(received_at) AS first_at, MAX(received_at) AS last_at FROM mail_inbound WHERE set_id IS NOT NULL AND state = 'imported' GROUP BY mailbox, sender, set_id HAVING (?1 = 0 OR COUNT(DISTINCT set_part) < MAX(set_parts)) ORDER BY last_at DESC LIMIT ?2 OFFSET ?3",
+      )
+      .all(q.incomplete === true ? 1 : 0, q.limit, q.offset) as Row[];
+    return rows.map((r) => ({ mailbox: r.mailbox as string, sender: r.sender as string, setId: r.set_id as string, parts: r.parts as number, imported: r.imported as number, firstAt: r.first_at as string, lastAt: r.last_at as string, complete: (r.imported as number) >= (r.parts as number) }));
+  }
+
+  /** Mails we sent that no receipt acknowledged, sent before `cutoff`. */
+  unacknowledgedBefore(cutoff: string): OutboundMail[] {
+    return (this.#db.statement("SELECT * FROM mail_outbound WHERE state = 'sent' AND sent_at < ? ORDER BY id").all(cutoff) as Row[]).map(toOutbound);
+  }
+
+  /** Mails put together from message/partial fragments, stored but not handled yet (they are on no server). */
+  assembledStored(mailbox: string): InboundMail[] {
+    return (this.#db.statement("SELECT * FROM mail_inbound WHERE mailbox = ? AND state = 'stored' AND uidl LIKE 'partial:%' ORDER BY id").all(mailbox) as Row[]).map(toInbound);
   }
 
   listInbound(q: { state?: InboundState; mailbox?: string; limit: number; offset: number }): InboundMail[] {

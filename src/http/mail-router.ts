@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { InboundState, OutboundState } from '../db/index.ts';
+import { InboundState, OutboundState, PartialState } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { parseOrThrow } from '../domain/validation.ts';
 import type { MailRelay } from '../mail/index.ts';
@@ -13,6 +13,10 @@ const outboundQuery = z
   .object({ state: z.enum(Object.values(OutboundState) as [string, ...string[]]).optional(), partner: z.string().min(1).optional(), study: uid.optional(), ...page })
   .strict();
 const inboundQuery = z.object({ state: z.enum(Object.values(InboundState) as [string, ...string[]]).optional(), mailbox: z.string().min(1).optional(), ...page }).strict();
+/** Received sets (a partner's send of one or more mails): all, or only those still missing mails. */
+const setQuery = z.object({ incomplete: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...page }).strict();
+/** Received message/partial sets: waiting for fragments, assembled, or expired incomplete. */
+const partialQuery = z.object({ state: z.enum(Object.values(PartialState) as [string, ...string[]]).optional(), ...page }).strict();
 /** The whole study, or only the chosen instances (SOP Instance UIDs). */
 const sendBody = z.object({ partner: z.string().min(1).max(100), instances: z.array(uid).min(1).max(100_000).optional() }).strict();
 
@@ -27,18 +31,18 @@ function requireRelay(relay: MailRelay | undefined): MailRelay {
  */
 export function mailRouter(relay: MailRelay): Router {
   const router = Router();
-  router.get('/partners', (_req, res) => {
-    res.json({ items: relay.partners.list() });
+  router.get('/partners', async (_req, res) => {
+    res.json({ items: await relay.partners.list() });
   });
-  router.post('/partners', (req, res) => {
-    const partner = relay.partners.create(req.body);
+  router.post('/partners', async (req, res) => {
+    const partner = await relay.partners.create(req.body);
     res.status(201).location(`${req.baseUrl}/partners/${encodeURIComponent(partner.name)}`).json(partner);
   });
-  router.get('/partners/:name', (req, res) => {
-    res.json(relay.partners.get(req.params.name));
+  router.get('/partners/:name', async (req, res) => {
+    res.json(await relay.partners.get(req.params.name));
   });
-  router.put('/partners/:name', (req, res) => {
-    res.json(relay.partners.update(req.params.name, req.body));
+  router.put('/partners/:name', async (req, res) => {
+    res.json(await relay.partners.update(req.params.name, req.body));
   });
   router.delete('/partners/:name', (req, res) => {
     relay.partners.delete(req.params.name);
@@ -48,7 +52,10 @@ export function mailRouter(relay: MailRelay): Router {
     res.json({
       items: [...relay.mailboxes.values()].map((m) => {
         const { serverCertificate: _, ...report } = relay.inboxes.get(m.config.name)?.report() ?? { serverCertificate: null };
-        return { name: m.config.name, address: m.config.address, smtp: m.config.smtp, pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user }, pollSeconds: m.config.pollSeconds, inbox: report };
+        const pgp = relay.openpgp.get(m.config.name);
+        // Our public key, for partners to pin; never the private key or its passphrase.
+        const openpgp = pgp === undefined ? null : { fingerprint: pgp.fingerprint, publicKey: pgp.armoredPublicKey };
+        return { name: m.config.name, address: m.config.address, smtp: m.config.smtp, pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user }, pollSeconds: m.config.pollSeconds, openpgp, inbox: report };
       }),
     });
   });
@@ -63,7 +70,8 @@ export function mailRouter(relay: MailRelay): Router {
   });
   router.get('/messages', (req, res) => {
     const q = parseOrThrow(outboundQuery, req.query, 'query');
-    res.json({ items: relay.repository.listOutbound(q as Parameters<typeof relay.repository.listOutbound>[0]), limit: q.limit, offset: q.offset });
+    const overdue = new Set(relay.overdueReceipts().map((m) => m.id));
+    res.json({ items: relay.repository.listOutbound(q as Parameters<typeof relay.repository.listOutbound>[0]).map((m) => ({ ...m, receiptOverdue: overdue.has(m.id) })), limit: q.limit, offset: q.offset });
   });
   router.get('/messages/:id', (req, res) => {
     const mail = relay.repository.outbound(parseOrThrow(id, req.params.id, 'id'));
@@ -76,6 +84,14 @@ export function mailRouter(relay: MailRelay): Router {
   router.get('/received', (req, res) => {
     const q = parseOrThrow(inboundQuery, req.query, 'query');
     res.json({ items: relay.repository.listInbound(q as Parameters<typeof relay.repository.listInbound>[0]).map(({ rawPath: _, ...rest }) => rest), limit: q.limit, offset: q.offset });
+  });
+  router.get('/sets', (req, res) => {
+    const q = parseOrThrow(setQuery, req.query, 'query');
+    res.json({ items: relay.receivedSets(q), limit: q.limit, offset: q.offset });
+  });
+  router.get('/partials', (req, res) => {
+    const q = parseOrThrow(partialQuery, req.query, 'query');
+    res.json({ items: relay.partials.list(q as Parameters<typeof relay.partials.list>[0]), limit: q.limit, offset: q.offset });
   });
   router.get('/received/:id', (req, res) => {
     const mail = relay.repository.inboundById(parseOrThrow(id, req.params.id, 'id'));

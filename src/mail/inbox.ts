@@ -3,18 +3,24 @@ import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
-import { InboundState, type InboundMail, type MailRepository } from '../db/index.ts';
+import { InboundState, PartialState, type InboundMail, type MailPartialRepository, type MailRepository, type PartialSet } from '../db/index.ts';
 import { isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from '../poller.ts';
 import type { Mailbox } from './identity.ts';
 import { readMailHeaders, readMessage } from './message-reader.ts';
 import { readReceipt } from './receipt.ts';
-import type { Partners } from './partners.ts';
+import type { Partners, PinnedPartner } from './partners.ts';
+import { readPgpReceipt } from './pgp-receipt.ts';
+import { assemble, isWhole, readFragmentHeader } from './partial-assembly.ts';
+import type { OpenPgpIdentity } from './pgp-identity.ts';
+import { readPgpMessage, type PgpReadOutcome } from './pgp-reader.ts';
 import { Pop3Client, type Pop3Options } from './pop3-client.ts';
 
 export interface InboxDeps {
   mailbox: Mailbox;
+  /** Our OpenPGP key pairs by mailbox name (opened at start). */
+  openpgp: ReadonlyMap<string, OpenPgpIdentity>;
   mail: MailRepository;
   partners: Partners;
   /** Imports one received DICOM file the way a C-STORE is stored. */
@@ -25,7 +31,13 @@ export interface InboxDeps {
   workDir: string;
   maxInboundBytes: number;
   maxParts: number;
-  /** Called once a mail is imported (the relay queues the receipt to the partner). */
+  /** Received message/partial sets. */
+  partials: MailPartialRepository;
+  /** A message/partial set not whole within this time expires (nothing of it is imported). */
+  partialTimeoutMs: number;
+  /** A received set still missing mails after this long is reported in the log (once). */
+  setTimeoutMs?: number;
+  /** Called for each mail of a set once the whole set is imported (the relay queues the receipts to the partner). */
   onImported?: (mail: InboundMail) => Promise<void>;
   clock: Clock;
   log: Logger;
@@ -42,7 +54,7 @@ export interface InboxReport {
   quarantined: number;
 }
 
-const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt];
+const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt, InboundState.Fragment];
 
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -65,6 +77,8 @@ export class MailInbox {
   readonly #deps: InboxDeps;
   readonly #poller: Poller<InboxReport>;
   #report: InboxReport;
+  /** Incomplete sets already reported in the log. */
+  readonly #alerted = new Set<string>();
   /** Set by a session that went through but left mails it could not handle. */
   #sessionError: string | null = null;
 
@@ -154,11 +168,76 @@ export class MailInbox {
       mail.updateInbound(id, { deletedAt: now }, now);
       // What was imported lives in the archive now; a quarantined mail is kept as it came, for the admin.
       const row = mail.inboundById(id);
-      if (row !== undefined && row.state !== InboundState.Quarantined && row.rawPath !== null) {
+      // A fragment's raw mail is kept until its set is put together (or expires).
+      if (row !== undefined && row.state !== InboundState.Quarantined && row.state !== InboundState.Fragment && row.rawPath !== null) {
         await unlink(row.rawPath).catch(() => undefined);
         mail.updateInbound(id, { rawPath: null }, now);
       }
     }
+    await this.#partials();
+  }
+
+  /**
+   * message/partial sets of this mailbox: whole ones are assembled and handled (also after a crash
+   * between the steps), and those still not whole after the timeout expire, said in the log.
+   */
+  async #partials(): Promise<void> {
+    const { mailbox, mail, partials, clock, log } = this.#deps;
+    const name = mailbox.config.name;
+    for (const set of partials.waiting(name)) if (isWhole(set)) await this.#assemble(set);
+    for (const row of mail.assembledStored(name)) await this.#handle(row);
+    const now = clock.now();
+    const setCutoff = new Date(now.getTime() - (this.#deps.setTimeoutMs ?? 86_400_000)).toISOString();
+    for (const set of mail.receivedSets({ incomplete: true, limit: 1000, offset: 0 })) {
+      const key = `${set.mailbox} ${set.sender} ${set.setId}`;
+      if (set.mailbox !== name || set.firstAt >= setCutoff || this.#alerted.has(key)) continue;
+      this.#alerted.add(key);
+      log.warn({ mailbox: name, sender: set.sender, set: set.setId, imported: set.imported, parts: set.parts, since: set.firstAt }, 'received set still incomplete after the timeout: the study may be missing images');
+    }
+    for (const set of partials.expire(name, new Date(now.getTime() - this.#deps.partialTimeoutMs).toISOString(), now.toISOString())) {
+      log.warn({ mailbox: name, partialSet: set.id, sender: set.sender, received: set.received, total: set.total }, 'message/partial set expired incomplete: nothing of it imported');
+    }
+  }
+
+  async #assemble(set: PartialSet): Promise<void> {
+    const { mailbox, mail, partials, clock, log } = this.#deps;
+    const result = await assemble({ mail, partials, dir: path.join(this.#deps.inboxDir, mailbox.config.name), maxBytes: this.#deps.maxInboundBytes, now: clock.now().toISOString() }, set);
+    if ('refused' in result) {
+      partials.expireNow(set.id, clock.now().toISOString());
+      log.warn({ mailbox: mailbox.config.name, partialSet: set.id, reason: result.refused }, 'message/partial set refused');
+      return;
+    }
+    log.info({ mailbox: mailbox.config.name, partialSet: set.id, fragments: set.total, inboundId: result.id }, 'message/partial set reassembled');
+    if (result.state === InboundState.Stored) await this.#handle(result);
+  }
+
+  /** A message/partial fragment: recorded with its set; the set is assembled once whole. */
+  async #fragment(row: InboundMail, found: PinnedPartner | undefined, sender: string | null): Promise<InboundMail> {
+    const { mailbox, mail, partials, clock, log } = this.#deps;
+    const now = clock.now().toISOString();
+    if (found === undefined || sender === null) {
+      mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: 'a message/partial fragment from an unknown sender: no partner has this address' }, now);
+      this.#report.quarantined++;
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    let header: Awaited<ReturnType<typeof readFragmentHeader>>;
+    try {
+      header = await readFragmentHeader(row.rawPath as string);
+    } catch (err) {
+      mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: (err as Error).message }, now);
+      this.#report.quarantined++;
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    const { set, added } = partials.addFragment({ mailbox: mailbox.config.name, sender, partialId: header.partialId, total: header.total, fragment: { number: header.number, inboundId: row.id, rawPath: row.rawPath as string, bodyStart: header.bodyStart } }, now);
+    if (!added) {
+      mail.updateInbound(row.id, { state: InboundState.Duplicate, reason: `fragment ${header.number} of message/partial set ${set.id} was received before` }, now);
+      return mail.inboundById(row.id) as InboundMail;
+    }
+    mail.updateInbound(row.id, { state: InboundState.Fragment, reason: `fragment ${header.number}/${set.total ?? '?'} of message/partial set ${set.id} (${set.received} received)` }, now);
+    log.info({ mailbox: mailbox.config.name, inboundId: row.id, partialSet: set.id, number: header.number, total: set.total, received: set.received }, 'message/partial fragment stored');
+    if (set.state === PartialState.Expired) log.warn({ partialSet: set.id }, 'a fragment of an expired message/partial set arrived: the set stays expired');
+    // Assembled after this mail is recorded as handled (deleted from the server with the others), at the session's end.
+    return mail.inboundById(row.id) as InboundMail;
   }
 
   async #download(client: Pop3Client, number: number, uid: string): Promise<InboundMail> {
@@ -183,10 +262,15 @@ export class MailInbox {
     return mail.insertInbound({ mailbox: mailbox.config.name, uidl: uid, state: InboundState.Stored, rawPath: file, size }, clock.now().toISOString());
   }
 
-  async #receipt(row: InboundMail, found: ReturnType<Partners['byAddress']>): Promise<InboundMail> {
+  async #receipt(row: InboundMail, found: PinnedPartner | undefined): Promise<InboundMail> {
     const { mailbox, mail, clock, log } = this.#deps;
     const now = clock.now().toISOString();
-    const outcome = found === undefined ? { kind: 'quarantine' as const, reason: 'unknown sender: no partner has this address' } : await readReceipt(row.rawPath as string, found.certificate, clock.now());
+    const outcome =
+      found === undefined
+        ? { kind: 'quarantine' as const, reason: 'unknown sender: no partner has this address' }
+        : found.format === 'openpgp'
+          ? await readPgpReceipt(row.rawPath as string, found)
+          : await readReceipt(row.rawPath as string, found.certificate, clock.now());
     if (outcome.kind === 'quarantine') {
       mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: outcome.reason }, now);
       this.#report.quarantined++;
@@ -204,7 +288,7 @@ export class MailInbox {
     const { mailbox, mail, partners, clock, log } = this.#deps;
     const now = (): string => clock.now().toISOString();
     const headers = await readMailHeaders(row.rawPath as string);
-    const found = headers.from === null ? undefined : partners.byAddress(headers.from);
+    const found = headers.from === null ? undefined : await partners.byAddress(headers.from);
     mail.updateInbound(row.id, { messageId: headers.messageId, sender: headers.from, partnerName: found?.partner.name ?? null }, now());
     if (headers.messageId !== null && mail.importedWithMessageId(mailbox.config.name, headers.messageId, row.id) !== undefined) {
       mail.updateInbound(row.id, { state: InboundState.Duplicate, reason: 'a mail with this Message-ID was imported before' }, now());
@@ -213,17 +297,22 @@ export class MailInbox {
     }
     // Signed but not encrypted: only a partner's receipt for a mail of ours may come so.
     if (headers.contentType === 'multipart/signed') return this.#receipt(row, found);
+    if (headers.contentType === 'message/partial') return this.#fragment(row, found, headers.from);
     const workDir = path.join(this.#deps.workDir, `inbound-${row.id}`);
     await rm(workDir, { recursive: true, force: true });
     try {
-      const outcome = await readMessage({
-        rawPath: row.rawPath as string,
-        workDir,
-        ours: mailbox.smime,
-        partnerCertificate: found?.certificate,
-        now: clock.now(),
-        limits: { maxParts: this.#deps.maxParts },
-      });
+      const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
+      const limits = { maxParts: this.#deps.maxParts };
+      let outcome: PgpReadOutcome;
+      if (found?.format === 'openpgp') {
+        outcome =
+          ourPgp === undefined
+            ? { kind: 'quarantine', reason: `the partner uses OpenPGP but mailbox ${mailbox.config.name} has no OpenPGP key` }
+            : await readPgpMessage({ rawPath: row.rawPath as string, workDir, ours: ourPgp, partner: { key: found.key, config: found.config }, limits });
+      } else {
+        outcome = await readMessage({ rawPath: row.rawPath as string, workDir, ours: mailbox.smime, partnerCertificate: found?.certificate, now: clock.now(), limits });
+      }
+      if (outcome.legacyUsed !== undefined) log.warn({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, legacy: outcome.legacyUsed }, 'accepted under the partner\'s legacy OpenPGP exception');
       if (outcome.kind === 'quarantine') {
         mail.updateInbound(row.id, { state: InboundState.Quarantined, reason: outcome.reason }, now());
         this.#report.quarantined++;
@@ -245,12 +334,18 @@ export class MailInbox {
         }
       }
       const state = failures.length === 0 ? InboundState.Imported : InboundState.Quarantined;
-      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates }, now());
+      const set = { setId: outcome.manifest.sendId, setPart: outcome.manifest.part, setParts: outcome.manifest.parts };
+      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates, ...set }, now());
       if (state === InboundState.Imported) this.#report.imported++;
       else this.#report.quarantined++;
       const updated = mail.inboundById(row.id) as InboundMail;
-      if (state === InboundState.Imported) {
-        await this.#deps.onImported?.(updated).catch((err: unknown) => log.warn({ inboundId: row.id, err: (err as Error).message }, 'could not queue the receipt'));
+      if (state === InboundState.Imported && updated.sender !== null) {
+        // Each part is imported as it comes (an emergency need not wait); receipts only for a whole set.
+        const parts = mail.importedOfSet(mailbox.config.name, updated.sender, set.setId);
+        if (parts.length >= set.setParts) {
+          log.info({ mailbox: mailbox.config.name, partner: found?.partner.name, set: set.setId, parts: set.setParts }, 'received set complete');
+          for (const part of parts) await this.#deps.onImported?.(part).catch((err: unknown) => log.warn({ inboundId: part.id, err: (err as Error).message }, 'could not queue the receipt'));
+        } else log.info({ mailbox: mailbox.config.name, partner: found?.partner.name, set: set.setId, imported: parts.length, parts: set.setParts }, 'received set incomplete: waiting for its other mails');
       }
       log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, files: outcome.files.length, stored, duplicates, failed: failures.length }, 'received mail imported');
       return updated;

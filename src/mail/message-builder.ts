@@ -31,7 +31,7 @@ export interface BuildRequest {
 
 const crlf = '\r\n';
 
-function boundary(): string {
+export function boundary(): string {
   return `=_dcmgw_${randomBytes(12).toString('hex')}`;
 }
 
@@ -61,7 +61,7 @@ const mixedTail = (b: string): Buffer => Buffer.from(`${crlf}--${b}--`);
  * The signed content: a multipart/mixed entity (PS3.12 Annex K, RFC 3240) holding the manifest and
  * one base64 `application/dicom` part per file, generated as the files are read, never held.
  */
-async function* mixedEntity(files: readonly OutgoingFile[], manifest: Buffer, b: string): AsyncGenerator<Buffer> {
+export async function* mixedEntity(files: readonly OutgoingFile[], manifest: Buffer, b: string): AsyncGenerator<Buffer> {
   yield mixedHead(b);
   yield manifest;
   for (const [i, file] of files.entries()) {
@@ -91,6 +91,18 @@ function signaturePart(signature: Buffer, sb: string): Buffer {
   );
 }
 
+/** The manifest of one mail, as its bytes. */
+export function manifestOf(req: Pick<BuildRequest, 'files' | 'sendId' | 'part' | 'parts'>): Buffer {
+  const manifest: Manifest = {
+    format: 'dicom-gateway-mail/1',
+    sendId: req.sendId,
+    part: req.part,
+    parts: req.parts,
+    files: req.files.map((f, i) => ({ name: partName(i), size: f.size, sha256: f.sha256 })),
+  };
+  return Buffer.from(JSON.stringify(manifest));
+}
+
 /**
  * Writes one mail per PS3.15 B.8: the DICOM files in multipart/mixed with a SHA-256 manifest, signed
  * (multipart/signed, CMS SignedData, SHA-256), then enveloped (CMS EnvelopedData, AES-256) as
@@ -100,14 +112,7 @@ function signaturePart(signature: Buffer, sb: string): Buffer {
  * read chunk and its base64 forms (a few MB), whatever the study's size.
  */
 export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
-  const manifest: Manifest = {
-    format: 'dicom-gateway-mail/1',
-    sendId: req.sendId,
-    part: req.part,
-    parts: req.parts,
-    files: req.files.map((f, i) => ({ name: partName(i), size: f.size, sha256: f.sha256 })),
-  };
-  const manifestBytes = Buffer.from(JSON.stringify(manifest));
+  const manifestBytes = manifestOf(req);
   const mixedBoundary = boundary();
   const sb = boundary();
   const sign = (digest: Buffer): Buffer => detachedSignature({ digest, certificate: req.signer.certificate, key: req.signer.key, signingTime: req.date });
@@ -138,6 +143,8 @@ export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
       `Subject: DICOM ${req.part}/${req.parts}`,
       `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
       `Message-ID: <${req.messageId}>`,
+      // A receipt (RFC 8098 MDN) is asked of the partner's gateway; it goes to our own mailbox.
+      `Disposition-Notification-To: <${req.from}>`,
       'MIME-Version: 1.0',
       'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
       'Content-Transfer-Encoding: base64',

@@ -45,7 +45,7 @@ export interface ReadRequest {
 
 const smallPart = 1024 * 1024;
 
-async function head(handle: FileHandle): Promise<Buffer> {
+export async function head(handle: FileHandle): Promise<Buffer> {
   const buf = Buffer.alloc(maxHeaderBytes + 4);
   const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
   return buf.subarray(0, bytesRead);
@@ -72,7 +72,7 @@ export async function readMailHeaders(rawPath: string): Promise<MailHeaders> {
 }
 
 /** Writes chunks to a new file, with back-pressure. */
-async function fileSink(file: string): Promise<{ write: (chunk: Buffer) => Promise<void>; close: () => Promise<void> }> {
+export async function fileSink(file: string): Promise<{ write: (chunk: Buffer) => Promise<void>; close: () => Promise<void> }> {
   const handle = await open(file, 'wx');
   return {
     write: async (chunk) => {
@@ -186,7 +186,11 @@ async function decodeToBuffer(handle: FileHandle, range: Range): Promise<Buffer>
   return Buffer.concat(out);
 }
 
-async function readMixed(handle: FileHandle, range: Range, req: ReadRequest): Promise<ReadOutcome> {
+/**
+ * The signed content once its signature is checked: the multipart/mixed entity in `range`, its
+ * manifest, and each DICOM part decoded to a file in `req.workDir` and checked against the manifest.
+ */
+export async function readMixed(handle: FileHandle, range: Range, req: Pick<ReadRequest, 'workDir' | 'limits'>): Promise<ReadOutcome> {
   const entityHead = parseHeaders(await readRangeToBuffer(handle, { start: range.start, end: Math.min(range.end, range.start + maxHeaderBytes) }, maxHeaderBytes, 'content headers'));
   const type = parseContentType(entityHead.headers.get('content-type'));
   if (type.type !== 'multipart/mixed') return { kind: 'quarantine', reason: `the signed content is ${type.type}, not multipart/mixed` };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../clock.ts';
@@ -10,10 +10,15 @@ import type { Logger } from '../log.ts';
 import type { Mailbox } from './identity.ts';
 import { mailReceiptType, mailRouteType, mailSendType } from './job-types.ts';
 import { buildReceipt } from './receipt.ts';
-import { buildMessage } from './message-builder.ts';
-import type { Partners } from './partners.ts';
+import { buildMessage, estimateMailSize } from './message-builder.ts';
+import type { Partners, PinnedPartner } from './partners.ts';
+import { buildPgpMessage } from './pgp-builder.ts';
+import { buildPgpReceipt } from './pgp-receipt.ts';
+import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { sendMailFile, serverMaxSize, type SmtpOutcome } from './smtp.ts';
-import { splitBySize } from './split.ts';
+import { planMails } from './split.ts';
+import { maxFragments } from './partial-assembly.ts';
+import { writeFragments } from './partial-split.ts';
 
 export interface OutboundDeps {
   db: Database;
@@ -21,6 +26,8 @@ export interface OutboundDeps {
   archive: ArchiveRepository;
   partners: Partners;
   mailboxes: ReadonlyMap<string, Mailbox>;
+  /** Our OpenPGP key pairs by mailbox name (opened at start). */
+  openpgp: ReadonlyMap<string, OpenPgpIdentity>;
   jobs: Pick<JobQueue, 'enqueueInTransaction'>;
   archiveDir: string;
   /** Where mails are built before sending (removed once sent). */
@@ -59,9 +66,10 @@ export class MailOutbound {
   /** Plans and queues the mails of a study to a partner; returns them. */
   async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string; instances?: readonly string[] }): Promise<OutboundMail[]> {
     const { db, mail, archive, partners, log } = this.#deps;
-    const { partner } = partners.find(request.partner);
+    const { partner, format } = await partners.find(request.partner);
     const mailbox = this.#deps.mailboxes.get(partner.mailbox);
     if (mailbox === undefined) throw new GatewayError(ErrorCode.Invalid, `the partner's mailbox "${partner.mailbox}" is not configured`, { issues: [{ path: 'partner', message: 'its mailbox is not configured' }] });
+    if (format === 'openpgp' && !this.#deps.openpgp.has(mailbox.config.name)) throw new GatewayError(ErrorCode.Invalid, `the partner uses OpenPGP but mailbox "${mailbox.config.name}" has no OpenPGP key`, { issues: [{ path: 'partner', message: `configure mail.mailboxes[].openpgp for mailbox ${mailbox.config.name}` }] });
     const all = archive.instancesOfStudy(request.studyInstanceUid);
     if (all.length === 0) throw new GatewayError(ErrorCode.NotFound, 'no such study (or it has no instances)');
     const chosen = request.instances === undefined ? undefined : new Set(request.instances);
@@ -79,16 +87,20 @@ export class MailOutbound {
       // The server is not reachable now: plan with the partner's limit; the send jobs retry the connection.
       log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'could not ask the SMTP server for its size limit');
     }
-    const split = splitBySize(instances, limit);
-    if ('tooLarge' in split) {
-      const file = instances[split.tooLarge];
-      throw new GatewayError(ErrorCode.Invalid, `instance ${file?.sopInstanceUid ?? ''} (${file?.size ?? 0} bytes) is too large for one mail of at most ${limit} bytes`, { issues: [{ path: 'partner', message: `a single instance exceeds the mail size limit (${limit} bytes)` }] });
+    const plan = planMails(instances, limit);
+    for (const mail of plan.filter((m) => m.fragment)) {
+      const file = mail.files[0];
+      // Fragments carry a header block each; a set of more than maxFragments is refused by receivers.
+      if (estimateMailSize([file?.size ?? 0]) / Math.max(1, limit - 4096) > maxFragments) {
+        throw new GatewayError(ErrorCode.Invalid, `instance ${file?.sopInstanceUid ?? ''} (${file?.size ?? 0} bytes) needs more than ${maxFragments} message/partial fragments of at most ${limit} bytes`, { issues: [{ path: 'partner', message: `a single instance exceeds ${maxFragments} fragments of the mail size limit (${limit} bytes)` }] });
+      }
     }
     const sendId = randomUUID();
     const now = this.#deps.clock.now().toISOString();
     const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
     const ids = await db.write((tx) =>
-      split.groups.map((group, i) => {
+      plan.map((planned, i) => {
+        const group = planned.files;
         const id = mail.insertOutbound(
           tx,
           {
@@ -99,7 +111,8 @@ export class MailOutbound {
             mailbox: mailbox.config.name,
             studyInstanceUid: request.studyInstanceUid,
             part: i + 1,
-            parts: split.groups.length,
+            parts: plan.length,
+            fragmentLimit: planned.fragment ? limit : null,
             instanceIds: group.map((g) => g.id),
             messageId: `${sendId}.${i + 1}@${domain}`,
             trigger: request.trigger,
@@ -155,19 +168,23 @@ export class MailOutbound {
     const { mail, partners, clock, log } = this.#deps;
     const row = mail.inboundById(inboundId);
     if (row === undefined || row.messageId === null || row.partnerName === null) throw new SendFailure({ kind: 'permanent', reason: 'nothing to acknowledge (no such mail, no Message-ID or no partner)' });
-    let partner;
+    let found: PinnedPartner;
     try {
-      partner = partners.find(row.partnerName).partner;
+      found = await partners.find(row.partnerName);
     } catch {
       throw new SendFailure({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
     }
     const mailbox = this.#deps.mailboxes.get(row.mailbox);
+    const partner = found.partner;
     if (mailbox === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
     await mkdir(this.#deps.outboxDir, { recursive: true });
     const file = path.join(this.#deps.outboxDir, `receipt-${inboundId}.eml`);
     const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
     try {
-      await writeFile(file, buildReceipt({ from: mailbox.config.address, to: partner.address, originalMessageId: row.messageId, messageId: `receipt-${randomUUID()}@${domain}`, date: clock.now(), signer: mailbox.smime }));
+      const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
+      const request = { from: mailbox.config.address, to: partner.address, originalMessageId: row.messageId, messageId: `receipt-${randomUUID()}@${domain}`, date: clock.now() };
+      if (found.format === 'openpgp' && ourPgp === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp)` });
+      await writeFile(file, found.format === 'openpgp' ? await buildPgpReceipt({ ...request, signer: ourPgp as OpenPgpIdentity }) : buildReceipt({ ...request, signer: mailbox.smime }));
       const outcome = await this.#smtp.send(mailbox, file, partner.address);
       if (outcome.kind !== 'sent') throw new SendFailure(outcome);
       log.info({ inboundId, partner: partner.name }, 'receipt sent');
@@ -190,15 +207,17 @@ export class MailOutbound {
       mail.updateOutbound(outboundId, { state: final ? OutboundState.Failed : OutboundState.Queued, lastError: outcome.reason, attempt: true }, clock.now().toISOString());
       throw new SendFailure(outcome);
     };
-    let found: ReturnType<Partners['find']>;
+    let found: PinnedPartner;
     try {
-      found = partners.find(row.partnerName);
+      found = await partners.find(row.partnerName);
     } catch {
       return fail({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
     }
     const mailbox = this.#deps.mailboxes.get(row.mailbox);
     if (mailbox === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
-    if (new Date(found.certificate.x509.validTo) <= clock.now()) return fail({ kind: 'permanent', reason: "the partner's certificate has expired" });
+    if (found.format === 'smime' && new Date(found.certificate.x509.validTo) <= clock.now()) return fail({ kind: 'permanent', reason: "the partner's certificate has expired" });
+    const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
+    if (found.format === 'openpgp' && ourPgp === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp)` });
     const all = new Map(archive.instancesOfStudy(row.studyInstanceUid).map((i) => [i.id, i]));
     const files = [];
     for (const id of row.instanceIds) {
@@ -208,31 +227,64 @@ export class MailOutbound {
     }
     await mkdir(this.#deps.outboxDir, { recursive: true });
     const file = path.join(this.#deps.outboxDir, `${outboundId}.eml`);
+    let keep = false;
     try {
-      const built = await buildMessage({
-        files,
-        sendId: row.sendId,
-        part: row.part,
-        parts: row.parts,
-        from: mailbox.config.address,
-        to: row.recipient,
-        messageId: row.messageId,
-        date: clock.now(),
-        signer: mailbox.smime,
-        recipient: found.certificate,
-        outPath: file,
-      });
-      const outcome = await this.#smtp.send(mailbox, file, row.recipient);
+      let size: number;
+      // A mail cut into fragments is kept until its last fragment is sent: a retry goes on from there.
+      const resume = row.fragmentLimit !== null && row.partialId !== null && (await stat(file).catch(() => null)) !== null;
+      if (resume) size = (await stat(file)).size;
+      else {
+        const common = { files, sendId: row.sendId, part: row.part, parts: row.parts, from: mailbox.config.address, to: row.recipient, messageId: row.messageId, date: clock.now(), outPath: file };
+        const built =
+          found.format === 'openpgp'
+            ? await buildPgpMessage({ ...common, signer: ourPgp as OpenPgpIdentity, recipient: found.key, config: found.config })
+            : await buildMessage({ ...common, signer: mailbox.smime, recipient: found.certificate });
+        size = built.size;
+      }
+      let outcome: SmtpOutcome;
+      if (row.fragmentLimit === null) outcome = await this.#smtp.send(mailbox, file, row.recipient);
+      else {
+        keep = true;
+        outcome = await this.#sendFragments(row, mailbox, file, resume);
+        if (outcome.kind === 'sent') keep = false;
+      }
       if (outcome.kind !== 'sent') return fail(outcome);
-      mail.updateOutbound(outboundId, { state: OutboundState.Sent, size: built.size, smtpResponse: outcome.response, sentAt: clock.now().toISOString(), lastError: null, attempt: true }, clock.now().toISOString());
-      log.info({ outboundId, partner: row.partnerName, part: row.part, parts: row.parts, size: built.size }, 'mail sent');
+      mail.updateOutbound(outboundId, { state: OutboundState.Sent, size, smtpResponse: outcome.response, sentAt: clock.now().toISOString(), lastError: null, attempt: true }, clock.now().toISOString());
+      log.info({ outboundId, partner: row.partnerName, part: row.part, parts: row.parts, size, fragments: mail.outbound(outboundId)?.fragments ?? undefined }, 'mail sent');
       return mail.outbound(outboundId) as OutboundMail;
     } catch (err) {
       if (err instanceof SendFailure) throw err;
       // Building failed (a file unreadable, the disk full): recorded like a transient send failure.
+      keep = false;
       return fail({ kind: 'transient', reason: `the mail could not be built: ${(err as Error).message}` });
     } finally {
-      await unlink(file).catch(() => undefined);
+      if (!keep) {
+        await unlink(file).catch(() => undefined);
+        await rm(`${file}.fragments`, { recursive: true, force: true });
+      }
     }
+  }
+
+  /**
+   * Sends a built mail as message/partial fragments (RFC 2046 5.2.2), each within the limit, in
+   * order; records each one sent, so that a retry sends only the rest (of the same set).
+   */
+  async #sendFragments(row: OutboundMail, mailbox: Mailbox, file: string, resume: boolean): Promise<SmtpOutcome> {
+    const { mail, clock } = this.#deps;
+    const dir = `${file}.fragments`;
+    await mkdir(dir, { recursive: true });
+    const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
+    const partialId = resume && row.partialId !== null ? row.partialId : `${randomUUID()}@${domain}`;
+    const fragments = await writeFragments({ mailPath: file, limit: row.fragmentLimit as number, partialId, from: mailbox.config.address, to: row.recipient, messageId: row.messageId, date: clock.now(), set: { setId: row.sendId, part: row.part, parts: row.parts }, outDir: dir });
+    let from = 0;
+    if (resume && row.fragments === fragments.length) from = row.fragmentsSent;
+    else mail.setFragments(row.id, partialId, fragments.length, clock.now().toISOString());
+    let last: SmtpOutcome = { kind: 'transient', reason: 'no fragment' };
+    for (let i = from; i < fragments.length; i++) {
+      last = await this.#smtp.send(mailbox, fragments[i] as string, row.recipient);
+      if (last.kind !== 'sent') return last;
+      mail.fragmentSent(row.id, i + 1, clock.now().toISOString());
+    }
+    return last;
   }
 }

@@ -4,7 +4,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
 import type { GatewayConfig } from '../config/index.ts';
-import { MailRepository, type ArchiveRepository, type Database } from '../db/index.ts';
+import { MailPartialRepository, MailRepository, type ArchiveRepository, type Database, type OutboundMail, type ReceivedSet } from '../db/index.ts';
 import type { ComponentHealth } from '../health.ts';
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -14,6 +14,7 @@ import { MailInbox } from './inbox.ts';
 import { mailJobs } from './mail-jobs.ts';
 import { MailOutbound, type OutboundDeps } from './outbound.ts';
 import { Partners } from './partners.ts';
+import { loadOpenPgpIdentities, type OpenPgpIdentity } from './pgp-identity.ts';
 
 export interface MailRelayDeps {
   config: GatewayConfig['mail'];
@@ -40,12 +41,17 @@ export class MailRelay {
   readonly repository: MailRepository;
   readonly mailboxes: ReadonlyMap<string, Mailbox>;
   readonly inboxes: ReadonlyMap<string, MailInbox>;
+  /** Our OpenPGP key pairs by mailbox, opened by `start()` (the keys' passphrases are checked then). */
+  readonly openpgp = new Map<string, OpenPgpIdentity>();
+  /** Received message/partial sets. */
+  readonly partials: MailPartialRepository;
   readonly #deps: MailRelayDeps;
 
   constructor(deps: MailRelayDeps) {
     this.#deps = deps;
     const log = deps.log;
     this.repository = new MailRepository(deps.db);
+    this.partials = new MailPartialRepository(deps.db);
     this.mailboxes = new Map(loadMailboxes(deps.config.mailboxes).map((m) => [m.config.name, m]));
     this.partners = new Partners({ repository: this.repository, mailboxes: [...this.mailboxes.keys()], clock: deps.clock });
     this.outbound = new MailOutbound({
@@ -54,6 +60,7 @@ export class MailRelay {
       archive: deps.archive,
       partners: this.partners,
       mailboxes: this.mailboxes,
+      openpgp: this.openpgp,
       jobs: deps.jobs,
       archiveDir: deps.dirs.archive,
       outboxDir: path.join(deps.dirs.mail, 'outbox'),
@@ -67,6 +74,7 @@ export class MailRelay {
         new MailInbox(
           {
             mailbox,
+            openpgp: this.openpgp,
             mail: this.repository,
             partners: this.partners,
             importFile: deps.importFile,
@@ -74,6 +82,9 @@ export class MailRelay {
             workDir: path.join(deps.dirs.mail, 'work'),
             maxInboundBytes: deps.config.maxInboundMb * 1024 * 1024,
             maxParts: deps.config.maxParts,
+            partials: this.partials,
+            partialTimeoutMs: deps.config.partialTimeoutHours * 3_600_000,
+            setTimeoutMs: deps.config.setTimeoutHours * 3_600_000,
             // A mail without a Message-ID cannot be acknowledged (the receipt names it).
             ...(deps.config.sendReceipts ? { onImported: async (received: { id: number; messageId: string | null }) => (received.messageId === null ? undefined : this.outbound.queueReceipt(received.id)) } : {}),
             clock: deps.clock,
@@ -94,7 +105,12 @@ export class MailRelay {
     this.outbound.routeStable(tx, studyInstanceUid);
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    for (const [name, identity] of await loadOpenPgpIdentities(this.#deps.config.mailboxes)) this.openpgp.set(name, identity);
+    for (const [name, identity] of this.openpgp) this.#deps.log.info({ mailbox: name, fingerprint: identity.fingerprint }, 'OpenPGP key opened');
+    for (const p of this.repository.partners()) {
+      if (p.legacy.sha1 || p.legacy.oldKeyTypes) this.#deps.log.warn({ partner: p.name, legacy: p.legacy }, 'partner allowed a legacy OpenPGP key (exception to the strict rules)');
+    }
     for (const entry of this.certificates()) {
       if (entry.status !== 'ok') this.#deps.log.warn({ owner: entry.owner, validTo: entry.validTo, daysLeft: entry.daysLeft }, entry.status === 'expired' ? 'certificate expired' : 'certificate expires soon');
     }
@@ -103,6 +119,17 @@ export class MailRelay {
 
   async stop(): Promise<void> {
     await Promise.all([...this.inboxes.values()].map((i) => i.stop()));
+  }
+
+  /** Received sets, each flagged `overdue` when still incomplete after `mail.setTimeoutHours`. */
+  receivedSets(q: { incomplete?: boolean; limit: number; offset: number }): (ReceivedSet & { overdue: boolean })[] {
+    const cutoff = new Date(this.#deps.clock.now().getTime() - this.#deps.config.setTimeoutHours * 3_600_000).toISOString();
+    return this.repository.receivedSets(q).map((x) => ({ ...x, overdue: !x.complete && x.firstAt < cutoff }));
+  }
+
+  /** Sent mails no receipt acknowledged within `mail.receiptTimeoutHours`. */
+  overdueReceipts(): OutboundMail[] {
+    return this.repository.unacknowledgedBefore(new Date(this.#deps.clock.now().getTime() - this.#deps.config.receiptTimeoutHours * 3_600_000).toISOString());
   }
 
   /** Every certificate the relay relies on, with its expiry: ours, the CAs, the partners', the POP3 servers' as last seen. */
@@ -117,7 +144,7 @@ export class MailRelay {
       const server = this.inboxes.get(m.config.name)?.report().serverCertificate;
       if (server !== null && server !== undefined) out.push(expiryOf(`mailbox ${m.config.name}: POP3 server ${m.config.pop3.host}`, new X509Certificate(server), now, days));
     }
-    for (const p of this.repository.partners()) out.push(expiryOf(`partner ${p.name}`, new X509Certificate(p.certificate), now, days));
+    for (const p of this.repository.partners()) if (p.format === 'smime') out.push(expiryOf(`partner ${p.name}`, new X509Certificate(p.certificate), now, days));
     return out;
   }
 
@@ -126,13 +153,19 @@ export class MailRelay {
     const due = certificates.filter((c) => c.status !== 'ok');
     const inboxes = [...this.inboxes.values()].map((i) => i.report());
     const failing = inboxes.filter((i) => i.lastError !== null);
+    const partials = this.partials.counts();
+    const overdueSets = this.receivedSets({ incomplete: true, limit: 1000, offset: 0 }).filter((x) => x.overdue);
+    const overdueReceipts = this.overdueReceipts();
     const warnings = [
       ...due.map((c) => `${c.owner}: certificate ${c.status === 'expired' ? 'expired' : `expires in ${c.daysLeft} days`} (${c.validTo})`),
       ...failing.map((i) => `mailbox ${i.mailbox}: last poll failed: ${i.lastError}`),
+      ...(overdueSets.length > 0 ? [`${overdueSets.length} received set(s) incomplete for more than ${this.#deps.config.setTimeoutHours} h (their mails imported so far are in the archive); see GET /api/v1/mail/sets?incomplete=true`] : []),
+      ...(overdueReceipts.length > 0 ? [`${overdueReceipts.length} sent mail(s) without the partner's receipt after ${this.#deps.config.receiptTimeoutHours} h; see GET /api/v1/mail/messages?state=sent`] : []),
+      ...(partials.expired > 0 ? [`${partials.expired} message/partial set(s) expired incomplete (nothing imported); see GET /api/v1/mail/partials?state=expired`] : []),
     ];
     return {
       ok: true,
-      details: { mailboxes: inboxes.map(({ serverCertificate: _, ...rest }) => rest), certificatesDue: due.length },
+      details: { mailboxes: inboxes.map(({ serverCertificate: _, ...rest }) => rest), certificatesDue: due.length, partialSets: partials },
       ...(warnings.length === 0 ? {} : { warning: warnings.join('; ') }),
     };
   }

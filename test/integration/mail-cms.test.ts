@@ -75,6 +75,7 @@ describe('S/MIME interop with openssl', () => {
     const head = text.slice(0, text.indexOf('\r\n\r\n'));
     assert.match(head, /Content-Type: application\/pkcs7-mime; smime-type=enveloped-data/);
     assert.match(head, /Subject: DICOM 1\/1/);
+    assert.match(head, /Disposition-Notification-To: <a@site-a.test>/);
     const decrypted = path.join(dir, 'ours.dec');
     opensslCms(['-decrypt', '-in', mail, '-recip', certs.smimeB.cert, '-inkey', certs.smimeB.key, '-out', decrypted]);
     const inner = readFileSync(decrypted, 'latin1');

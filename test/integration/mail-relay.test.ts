@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,7 +9,7 @@ import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { busyAddress, makeMailCertificates, refusingAddress, startMailServers, type MailAccount, type MailCertificates, type MailServers } from '../support/mail-servers.ts';
 import { mixedContent, opensslMail } from '../support/mail-tools.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
-import { Database, MailRepository } from '../../src/db/index.ts';
+import { Database, MailPartialRepository, MailRepository } from '../../src/db/index.ts';
 import { ErrorCode, GatewayError } from '../../src/domain/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { loadMailboxes } from '../../src/mail/identity.ts';
@@ -16,11 +17,13 @@ import { MailInbox } from '../../src/mail/inbox.ts';
 import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
 import { serverMaxSize } from '../../src/mail/smtp.ts';
+import { writeFragments } from '../../src/mail/partial-split.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
 import { freePort } from '../support/ports.ts';
 import { stringify } from 'yaml';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { GpgHome } from '../support/gpg.ts';
 import { tempDir } from '../support/temp.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -88,18 +91,27 @@ async function received(gw: RunningGateway): Promise<Received[]> {
 // Set up once for the file, at the top level: the helpers' clean-up then runs when the file ends.
 const certs: MailCertificates = makeMailCertificates();
 const servers: MailServers = await startMailServers(certs);
+// OpenPGP key pairs of both sites (made by GnuPG, passphrase-protected as the gateway requires).
+const pgpKeys = new GpgHome();
+const pgpOf = (email: string, passphrase: string) => {
+  const file = path.join(tempDir('gw-mail-pgp-'), 'key.asc');
+  writeFileSync(file, pgpKeys.secretKey(pgpKeys.generate(email, { passphrase }), passphrase));
+  return { key: file, passphrase };
+};
+const pgpA = pgpOf('a@site-a.test', 'passphrase of a');
+const pgpB = pgpOf('b@partner-b.test', 'passphrase of b');
 const siteA: RunningGateway = await startGateway({
   // Studies complete after a second without new instances: the routing test waits for that.
   archive: { studyQuietSeconds: 1 },
   mail: {
     mailboxes: [
-      mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort),
+      { ...mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort), openpgp: pgpA },
       // The same account through a port that offers no STARTTLS: sending there must be refused.
       mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.plainSmtpPort, 'plain'),
     ],
   },
 });
-const siteB: RunningGateway = await startGateway({ mail: { mailboxes: [mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort)] } });
+const siteB: RunningGateway = await startGateway({ mail: { mailboxes: [{ ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort), openpgp: pgpB }] } });
 await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 201);
 await json(await siteB.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'main' }) }), 201);
 
@@ -178,12 +190,36 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       assert.equal(again?.state, 'imported');
       assert.equal(again?.duplicates, 2, 'already stored at B: counted as duplicates, not stored twice');
 
-      // One instance alone over the limit: refused at once, with the reason, nothing queued.
+      // One instance alone over the limit: sent as message/partial fragments (RFC 2046 5.2.2), each
+      // within the limit, 7-bit, cut at line ends; B waits for all, puts the mail together, imports it.
       const big = `${uidBase}.3`;
-      await storeStudy(siteA, big, 1, 512);
-      const problem = await json(await siteA.api(`/api/v1/studies/${big}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 400);
-      assert.match(JSON.stringify(problem), /exceeds the mail size limit/);
-      assert.equal(((await json(await siteA.api(`/api/v1/mail/messages?study=${big}`), 200))['items'] as unknown[]).length, 0);
+      const [bigSop] = await storeStudy(siteA, big, 1, 512);
+      await json(await siteA.api(`/api/v1/studies/${big}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+      const [bigMail] = (await sentMails(siteA, big, 1)) as (Mail & { fragments: number | null; fragmentsSent: number })[];
+      assert.equal(bigMail?.state, 'sent', JSON.stringify(bigMail));
+      const fragments = bigMail?.fragments ?? 0;
+      assert.ok(fragments >= 2, `fragments: ${fragments}`);
+      assert.equal(bigMail?.fragmentsSent, fragments);
+      await waitFor(() => servers.mails(servers.accounts.b).length === fragments, { timeoutMs: 30_000, what: 'delivery of every fragment' });
+      const numbers = new Set<number>();
+      for (const file of servers.mails(servers.accounts.b)) {
+        const raw = readFileSync(file);
+        assert.ok(raw.length <= 0.2 * 1024 * 1024, 'each fragment within the limit');
+        assert.ok(raw.every((b) => b < 128), 'each fragment 7-bit');
+        const type = new RegExp(`Content-Type: message/partial; id="[^"]+"; number=(\\d+); total=${fragments}`).exec(raw.toString('latin1'));
+        assert.ok(type !== null, 'message/partial with id, number and total');
+        numbers.add(Number(type[1]));
+        assert.match(raw.toString('latin1'), /X-TELEMEDICINE-PART: \d+/);
+      }
+      assert.equal(numbers.size, fragments);
+      await poll(siteB);
+      const sets = (await json(await siteB.api('/api/v1/mail/partials'), 200))['items'] as { state: string; received: number; total: number }[];
+      assert.deepEqual(sets.map((p) => [p.state, p.received, p.total]), [['assembled', fragments, fragments]]);
+      const rows = await received(siteB);
+      assert.equal(rows.filter((r) => r.state === 'fragment').length, fragments);
+      assert.equal(rows[0]?.state, 'imported', JSON.stringify(rows[0]));
+      assert.equal(servers.mails(servers.accounts.b).length, 0, 'fragments deleted from the server');
+      assert.ok(datasetBytes(await archivedFile(siteB, bigSop as string)).equals(datasetBytes(await archivedFile(siteA, bigSop as string))));
     } finally {
       await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 10 }) }), 200);
     }
@@ -267,7 +303,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const db = Database.open({ file: path.join(tempDir('gw-mail-faults-'), 'gateway.db') });
     const repository = new MailRepository(db);
     const partners = new Partners({ repository, mailboxes: ['faults'], clock: systemClock });
-    partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
+    await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
     const imported: string[] = [];
     let failNextDelete = false;
     let diskFull = false;
@@ -275,6 +311,9 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const inbox = new MailInbox(
       {
         mailbox: box as NonNullable<typeof box>,
+        openpgp: new Map(),
+        partials: new MailPartialRepository(db),
+        partialTimeoutMs: 3_600_000,
         mail: repository,
         partners,
         importFile: async (file) => {
@@ -462,6 +501,209 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
         gateway.kill('SIGTERM');
         await exitOf(gateway);
       }
+    }
+  });
+
+  test('OpenPGP partners: a study sent by A as PGP/MIME arrives at B, imported byte-identical; B\'s PGP-signed receipt acknowledges it', async () => {
+    const keyOf = async (gw: RunningGateway): Promise<string> => {
+      const { items } = (await json(await gw.api('/api/v1/mail/mailboxes'), 200)) as { items: { name: string; openpgp: { publicKey: string; fingerprint: string } | null }[] };
+      const main = items.find((m) => m.name === 'main');
+      assert.ok(main?.openpgp !== null && main?.openpgp !== undefined, 'our public key is in the API');
+      return main.openpgp.publicKey;
+    };
+    const toB = { name: 'Teleradiologie B', address: 'b@partner-b.test', mailbox: 'main', maxMailMb: 10 };
+    const toA = { name: 'Praxis A', address: 'a@site-a.test', mailbox: 'main' };
+    const partnerB = await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ ...toB, format: 'openpgp', publicKey: await keyOf(siteB) }) }), 200);
+    assert.equal(partnerB['format'], 'openpgp');
+    assert.match(String((partnerB['openpgp'] as { fingerprint: string }).fingerprint), /^[0-9A-F]{40}$/);
+    assert.deepEqual((partnerB['openpgp'] as { legacyFindings: string[] }).legacyFindings, []);
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ ...toA, format: 'openpgp', publicKey: await keyOf(siteA) }) }), 200);
+    try {
+      const study = `${uidBase}.20`;
+      const sops = await storeStudy(siteA, study, 2);
+      // Receipts of earlier tests still on A's server are collected first.
+      await poll(siteA);
+      assert.equal(servers.mails(servers.accounts.a).length, 0);
+      const beforeB = (await received(siteB)).length;
+      const beforeA = (await received(siteA)).length;
+      await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+      const mails = await sentMails(siteA, study, 1);
+      assert.equal(mails[0]?.state, 'sent', JSON.stringify(mails));
+      await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+      const raw = readFileSync(servers.mails(servers.accounts.b)[0] as string, 'latin1');
+      assert.match(raw, /Content-Type: multipart\/encrypted; protocol="application\/pgp-encrypted"/);
+      assert.match(raw, /X-TELEMEDICINE-SET-ID: [0-9a-f-]{36}/);
+      assert.doesNotMatch(raw, /Müller|M\xfcller|PAT-1|ACC123|Thorax/);
+
+      await poll(siteB);
+      const [mail] = await received(siteB);
+      assert.equal((await received(siteB)).length, beforeB + 1);
+      assert.equal(mail?.state, 'imported', JSON.stringify(mail));
+      assert.equal(mail?.stored, 2);
+      for (const sop of sops) assert.ok(datasetBytes(await archivedFile(siteB, sop)).equals(datasetBytes(await archivedFile(siteA, sop))), `dataset of ${sop} differs`);
+
+      await waitFor(() => servers.mails(servers.accounts.a).length >= 1, { timeoutMs: 30_000, what: "B's receipt delivered to A" });
+      assert.match(readFileSync(servers.mails(servers.accounts.a)[0] as string, 'latin1'), /protocol="application\/pgp-signature"/);
+      await poll(siteA);
+      assert.equal((await received(siteA)).length, beforeA + 1);
+      const [receipt] = await received(siteA);
+      assert.equal(receipt?.state, 'receipt', JSON.stringify(receipt));
+      assert.equal((await json(await siteA.api(`/api/v1/mail/messages/${mails[0]?.id}`), 200))['state'], 'acknowledged');
+    } finally {
+      await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ ...toB, certificate: pem(certs.smimeB.cert) }) }), 200);
+      await json(await siteB.api('/api/v1/mail/partners/Praxis%20A', { method: 'PUT', body: JSON.stringify({ ...toA, certificate: pem(certs.smimeA.cert) }) }), 200);
+    }
+  });
+
+  test('OpenPGP partner keys through the API: legacy keys refused by default naming the exception, accepted with it and shown', async () => {
+    const legacy = new GpgHome();
+    const fpr = legacy.generate('old@legacy.test', { algo: 'rsa1024' });
+    legacy.run(['--passphrase', '', '--quick-add-key', fpr, 'rsa1024', 'encr', 'never']);
+    const body = { name: 'Legacy', address: 'old@legacy.test', mailbox: 'main', format: 'openpgp', publicKey: legacy.publicKey(fpr) };
+    const refused = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify(body) }), 400);
+    assert.match(JSON.stringify(refused), /publicKey.*RSA with 1024 bits.*legacy\.oldKeyTypes/);
+    const wrong = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ ...body, publicKey: undefined, certificate: pem(certs.smimeB.cert) }) }), 400);
+    assert.match(JSON.stringify(wrong), /certificate.*only for format smime/);
+    assert.match(JSON.stringify(wrong), /publicKey.*required for format openpgp/);
+    const created = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ ...body, legacy: { oldKeyTypes: true } }) }), 201);
+    try {
+      assert.deepEqual(created['legacy'], { sha1: false, oldKeyTypes: true });
+      assert.ok((created['openpgp'] as { legacyFindings: string[] }).legacyFindings.some((f) => /RSA with 1024 bits/.test(f)));
+    } finally {
+      await siteA.api('/api/v1/mail/partners/Legacy', { method: 'DELETE' });
+    }
+  });
+  test('message/partial received: a set with a fragment missing is never imported and expires with a clear state; a whole set in any order is imported', async () => {
+    const [box] = loadMailboxes([mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'partials')]);
+    const db = Database.open({ file: path.join(tempDir('gw-mail-partials-'), 'gateway.db') });
+    const repository = new MailRepository(db);
+    const partials = new MailPartialRepository(db);
+    const partners = new Partners({ repository, mailboxes: ['partials'], clock: systemClock });
+    await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'partials' });
+    const clock = new ManualClock(new Date());
+    const imported: Buffer[] = [];
+    const dataDir = tempDir('gw-mail-partials-data-');
+    const inbox = new MailInbox(
+      {
+        mailbox: box as NonNullable<typeof box>,
+        openpgp: new Map(),
+        partials,
+        partialTimeoutMs: 3_600_000,
+        mail: repository,
+        partners,
+        importFile: async (file) => {
+          imported.push(readFileSync(file));
+          return { kind: 'stored', instanceId: imported.length };
+        },
+        inboxDir: path.join(dataDir, 'inbox'),
+        workDir: path.join(dataDir, 'work'),
+        maxInboundBytes: 100 * 1024 * 1024,
+        maxParts: 100,
+        clock,
+        log: silentLogger(),
+      },
+      3_600_000,
+    );
+    // A's mail (openssl-made S/MIME) cut into fragments as a partner's software would send them.
+    const dir = tempDir('gw-mail-partials-src-');
+    const objects = [randomBytes(40_000), randomBytes(30_000)];
+    const fragmentsOf = async (tag: string): Promise<Buffer[]> => {
+      const mailPath = path.join(dir, `${tag}.eml`);
+      writeFileSync(mailPath, opensslMail(dir, { content: mixedContent(objects), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' }).toString('latin1').replace(/\r?\n/g, '\r\n'));
+      const outDir = path.join(dir, tag);
+      mkdirSync(outDir);
+      const files = await writeFragments({ mailPath, limit: 30_000, partialId: `${tag}@site-a.test`, from: 'a@site-a.test', to: 'b@partner-b.test', messageId: `${tag}@site-a.test`, date: new Date(), set: { setId: tag, part: 1, parts: 1 }, outDir });
+      return files.map((f) => readFileSync(f));
+    };
+    inbox.start();
+    try {
+      const incomplete = await fragmentsOf('incomplete');
+      assert.ok(incomplete.length >= 4, `fragments: ${incomplete.length}`);
+      for (const [i, fragment] of incomplete.entries()) if (i !== 1) servers.deliver(servers.accounts.b, fragment);
+      const report = await inbox.poll();
+      assert.equal(report.lastError, null);
+      assert.equal(imported.length, 0, 'nothing of an incomplete set is imported');
+      let [set] = partials.list({ limit: 10, offset: 0 });
+      assert.deepEqual([set?.state, set?.received, set?.total], ['waiting', incomplete.length - 1, incomplete.length], JSON.stringify(repository.listInbound({ limit: 50, offset: 0 })));
+      assert.equal(servers.mails(servers.accounts.b).length, 0, 'fragments are stored durably and deleted from the server');
+      clock.advance(3_600_001);
+      await inbox.poll();
+      [set] = partials.list({ limit: 10, offset: 0 });
+      assert.equal(set?.state, 'expired');
+      // The missing fragment comes late: the set stays expired, nothing imported.
+      servers.deliver(servers.accounts.b, incomplete[1] as Buffer);
+      await inbox.poll();
+      assert.equal(partials.list({ limit: 10, offset: 0 })[0]?.state, 'expired');
+      assert.equal(imported.length, 0);
+
+      // A whole set, delivered last fragment first, one fragment twice.
+      const whole = await fragmentsOf('whole');
+      for (const fragment of [...whole].reverse()) servers.deliver(servers.accounts.b, fragment);
+      servers.deliver(servers.accounts.b, whole[0] as Buffer);
+      await inbox.poll();
+      const done = partials.list({ state: 'assembled', limit: 10, offset: 0 });
+      assert.equal(done.length, 1);
+      assert.equal(done[0]?.received, whole.length);
+      assert.equal(imported.length, 2);
+      imported.forEach((file, i) => assert.ok(file.equals(objects[i] as Buffer), `object ${i} differs`));
+      assert.ok(repository.listInbound({ limit: 500, offset: 0 }).some((r) => r.state === 'duplicate' && /fragment 1 of message\/partial set/.test(r.reason ?? '')));
+    } finally {
+      await inbox.stop();
+      db.close();
+    }
+  });
+  test('a set of three mails: each imported as it arrives, receipts only once the set is whole; an incomplete set is listed as such', async () => {
+    const [box] = loadMailboxes([mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'sets')]);
+    const db = Database.open({ file: path.join(tempDir('gw-mail-sets-'), 'gateway.db') });
+    const repository = new MailRepository(db);
+    const partners = new Partners({ repository, mailboxes: ['sets'], clock: systemClock });
+    await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'sets' });
+    const imported: Buffer[] = [];
+    const receipts: number[] = [];
+    const dataDir = tempDir('gw-mail-sets-data-');
+    const inbox = new MailInbox(
+      {
+        mailbox: box as NonNullable<typeof box>,
+        openpgp: new Map(),
+        partials: new MailPartialRepository(db),
+        partialTimeoutMs: 3_600_000,
+        mail: repository,
+        partners,
+        importFile: async (file) => {
+          imported.push(readFileSync(file));
+          return { kind: 'stored', instanceId: imported.length };
+        },
+        onImported: async (row) => {
+          receipts.push(row.id);
+        },
+        inboxDir: path.join(dataDir, 'inbox'),
+        workDir: path.join(dataDir, 'work'),
+        maxInboundBytes: 100 * 1024 * 1024,
+        maxParts: 100,
+        clock: new ManualClock(new Date()),
+        log: silentLogger(),
+      },
+      3_600_000,
+    );
+    inbox.start();
+    const dir = tempDir('gw-mail-sets-src-');
+    const part = (n: number): Buffer => opensslMail(dir, { content: mixedContent([Buffer.from(`object ${n}`)], { set: { sendId: 'set-of-three', part: n, parts: 3 } }), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+    try {
+      servers.deliver(servers.accounts.b, part(1));
+      servers.deliver(servers.accounts.b, part(3));
+      await inbox.poll();
+      assert.equal(imported.length, 2, 'parts are imported as they arrive');
+      assert.deepEqual(receipts, [], 'no receipt before the set is whole');
+      const [incomplete] = repository.receivedSets({ incomplete: true, limit: 10, offset: 0 });
+      assert.deepEqual([incomplete?.setId, incomplete?.imported, incomplete?.parts, incomplete?.complete], ['set-of-three', 2, 3, false]);
+      servers.deliver(servers.accounts.b, part(2));
+      await inbox.poll();
+      assert.equal(imported.length, 3);
+      assert.equal(receipts.length, 3, 'a receipt for every mail of the set once it is whole');
+      assert.deepEqual(repository.receivedSets({ incomplete: true, limit: 10, offset: 0 }), []);
+    } finally {
+      await inbox.stop();
+      db.close();
     }
   });
 });

@@ -17,13 +17,13 @@ export function opensslCms(args: readonly string[]): Buffer {
  * and base64 `application/dicom` parts, LF line ends (openssl canonicalizes when signing).
  * `manifestFiles` overrides what the manifest lists (to make it lie).
  */
-export function mixedContent(files: readonly Buffer[], options: { manifestFiles?: { name: string; size: number; sha256: string }[] } = {}): string {
+export function mixedContent(files: readonly Buffer[], options: { manifestFiles?: { name: string; size: number; sha256: string }[]; set?: { sendId: string; part: number; parts: number } } = {}): string {
   const names = files.map((_, i) => `IM${String(i + 1).padStart(6, '0')}.dcm`);
   const manifest = {
     format: 'dicom-gateway-mail/1',
-    sendId: 'openssl-made',
-    part: 1,
-    parts: 1,
+    sendId: options.set?.sendId ?? 'openssl-made',
+    part: options.set?.part ?? 1,
+    parts: options.set?.parts ?? 1,
     files: options.manifestFiles ?? files.map((f, i) => ({ name: names[i], size: f.length, sha256: createHash('sha256').update(f).digest('hex') })),
   };
   const parts = files.map((f, i) => `--XyZ\nContent-Type: application/dicom; name="${names[i]}"\nContent-Transfer-Encoding: base64\n\n${(f.toString('base64').match(/.{1,76}/g) ?? []).join('\n')}\n`);

@@ -7,6 +7,7 @@ import { storageCommitment } from './0006-storage-commitment.ts';
 import { derivedFiles } from './0007-derived-files.ts';
 import { records } from './0008-records.ts';
 import { mail } from './0009-mail.ts';
+import { mailInterop } from './0010-mail-interop.ts';
 import { anonymousPatients } from './0011-anonymous-patients.ts';
 
 export interface Migration {
@@ -21,8 +22,4 @@ export interface Migration {
   foreignKeysOff?: boolean;
 }
 
-// Version 10 belongs to a branch developed alongside this one; its merge puts it in place of this
-// stand-in (nothing has shipped with it, so no database holds the stand-in).
-const reserved = (version: number): Migration => ({ version, name: `reserved-${version}`, sql: 'SELECT 1;' });
-
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, reserved(10), anonymousPatients];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, mailInterop, anonymousPatients];

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import * as openpgp from 'openpgp';
+import type { PrivateKey, PublicKey } from 'openpgp';
+import { ErrorCode, GatewayError, type FieldIssue } from '../domain/errors.ts';
+import type { MailboxConfig } from './identity.ts';
+
+/** Our OpenPGP key pair for one mailbox: we sign with it and partners encrypt to it. */
+export interface OpenPgpIdentity {
+  privateKey: PrivateKey;
+  publicKey: PublicKey;
+  fingerprint: string;
+  /** The armored public key, for partners to pin. */
+  armoredPublicKey: string;
+}
+
+/**
+ * Opens every mailbox's OpenPGP key at start. The key file must be passphrase-protected (S2K): the
+ * key pair stays encrypted at rest, and the passphrase in the config may itself be sealed (enc:v1:).
+ * Every problem is reported at once, by field.
+ */
+export async function loadOpenPgpIdentities(configs: readonly MailboxConfig[]): Promise<Map<string, OpenPgpIdentity>> {
+  const issues: FieldIssue[] = [];
+  const out = new Map<string, OpenPgpIdentity>();
+  for (const [i, config] of configs.entries()) {
+    if (config.openpgp === undefined) continue;
+    const at = `mail.mailboxes[${i}].openpgp`;
+    let armored: string;
+    try {
+      armored = await readFile(config.openpgp.key, 'utf8');
+    } catch (err) {
+      issues.push({ path: `${at}.key`, message: `cannot read ${config.openpgp.key}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      continue;
+    }
+    let locked: PrivateKey;
+    try {
+      locked = await openpgp.readPrivateKey({ armoredKey: armored });
+    } catch (err) {
+      issues.push({ path: `${at}.key`, message: `not an armored OpenPGP private key: ${(err as Error).message}` });
+      continue;
+    }
+    if (locked.isDecrypted()) {
+      issues.push({ path: `${at}.key`, message: 'the private key is not protected by a passphrase; export it with one (gpg --export-secret-keys --armor)' });
+      continue;
+    }
+    try {
+      const privateKey = await openpgp.decryptKey({ privateKey: locked, passphrase: config.openpgp.passphrase });
+      // Signing and decryption must work under our own strict rules.
+      await privateKey.getSigningKey();
+      await privateKey.getDecryptionKeys();
+      const publicKey = privateKey.toPublic();
+      out.set(config.name, { privateKey, publicKey, fingerprint: privateKey.getFingerprint().toUpperCase(), armoredPublicKey: publicKey.armor() });
+    } catch (err) {
+      issues.push({ path: `${at}.passphrase`, message: `the key cannot be opened or used: ${(err as Error).message}` });
+    }
+  }
+  if (issues.length > 0) throw new GatewayError(ErrorCode.Invalid, 'the mail configuration cannot be used', { issues });
+  return out;
+}
