@@ -1,37 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { checkBoundary, maxHeaderBytes, parseContentType, parseHeaders } from './mime.ts';
 import { findParts, readRangeToBuffer } from './mime-file.ts';
 import type { PinnedPartner } from './partners.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
-import { readDispositionReport, reportEntity, type ReceiptOutcome, type ReceiptRequest } from './receipt.ts';
+import { readDispositionReport, reportEntity, signedReceiptMail, type ReceiptOutcome, type ReceiptRequest } from './receipt.ts';
 
 const crlf = '\r\n';
 
 /** A receipt (RFC 8098 MDN) for an OpenPGP partner: the same report, signed per RFC 3156 5 (detached, armored). */
 export async function buildPgpReceipt(req: Omit<ReceiptRequest, 'signer'> & { signer: OpenPgpIdentity }): Promise<Buffer> {
-  const sb = `=_dcmgw_s_${randomBytes(8).toString('hex')}`;
   const report = reportEntity(req);
   const signature = await openpgp.sign({ message: await openpgp.createMessage({ binary: report }), signingKeys: req.signer.privateKey, detached: true, format: 'armored' });
-  return Buffer.concat([
-    Buffer.from(
-      [
-        `From: <${req.from}>`,
-        `To: <${req.to}>`,
-        'Subject: DICOM receipt',
-        `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
-        `Message-ID: <${req.messageId}>`,
-        'MIME-Version: 1.0',
-        `Content-Type: multipart/signed; protocol="application/pgp-signature"; micalg="pgp-sha512"; boundary="${sb}"`,
-        '',
-        `--${sb}`,
-        '',
-      ].join(crlf),
-    ),
-    report,
-    Buffer.from(`${crlf}--${sb}${crlf}Content-Type: application/pgp-signature; name="signature.asc"${crlf}${crlf}${signature.replace(/\r?\n/g, crlf)}${crlf}--${sb}--${crlf}`),
-  ]);
+  return signedReceiptMail(req, report, {
+    protocol: 'application/pgp-signature',
+    micalg: 'pgp-sha512',
+    signaturePart: `Content-Type: application/pgp-signature; name="signature.asc"${crlf}${crlf}${signature.replace(/\r?\n/g, crlf)}${crlf}`,
+  });
 }
 
 /** Reads a PGP/MIME signed receipt (RFC 3156 5): the signature must be the partner's pinned key's. */

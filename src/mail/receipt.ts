@@ -47,9 +47,21 @@ export function reportEntity(req: Pick<ReceiptRequest, 'from' | 'originalMessage
  * that the partner can trust it. Not encrypted: it holds nothing but the original Message-ID.
  */
 export function buildReceipt(req: ReceiptRequest): Buffer {
-  const sb = `=_dcmgw_s_${randomBytes(8).toString('hex')}`;
   const report = reportEntity(req);
   const signature = detachedSignature({ digest: createHash('sha256').update(report).digest(), certificate: req.signer.certificate, key: req.signer.key, signingTime: req.date });
+  return signedReceiptMail(req, report, {
+    protocol: 'application/pkcs7-signature',
+    micalg: 'sha-256',
+    signaturePart: `Content-Type: application/pkcs7-signature; name="smime.p7s"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="smime.p7s"${crlf}${crlf}${signature.toString('base64').replace(/.{1,76}/g, `$&${crlf}`)}`,
+  });
+}
+
+/**
+ * A receipt mail: headers, then `multipart/signed` of the report and its detached signature (S/MIME
+ * or OpenPGP, RFC 3156 5). `signaturePart` is the signature's MIME part, headers included, ending in CRLF.
+ */
+export function signedReceiptMail(req: Pick<ReceiptRequest, 'from' | 'to' | 'date' | 'messageId'>, report: Buffer, signed: { protocol: string; micalg: string; signaturePart: string }): Buffer {
+  const sb = `=_dcmgw_s_${randomBytes(8).toString('hex')}`;
   return Buffer.concat([
     Buffer.from(
       [
@@ -59,14 +71,14 @@ export function buildReceipt(req: ReceiptRequest): Buffer {
         `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
         `Message-ID: <${req.messageId}>`,
         'MIME-Version: 1.0',
-        `Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg="sha-256"; boundary="${sb}"`,
+        `Content-Type: multipart/signed; protocol="${signed.protocol}"; micalg="${signed.micalg}"; boundary="${sb}"`,
         '',
         `--${sb}`,
         '',
       ].join(crlf),
     ),
     report,
-    Buffer.from(`${crlf}--${sb}${crlf}Content-Type: application/pkcs7-signature; name="smime.p7s"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="smime.p7s"${crlf}${crlf}${signature.toString('base64').replace(/.{1,76}/g, `$&${crlf}`)}--${sb}--${crlf}`),
+    Buffer.from(`${crlf}--${sb}${crlf}${signed.signaturePart}--${sb}--${crlf}`),
   ]);
 }
 
