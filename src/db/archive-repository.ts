@@ -60,6 +60,11 @@ export interface StudySummary {
   updatedAt: string;
   /** The worklist order the study fulfilled, if it was linked to one. */
   order: StudyOrder | null;
+  /**
+   * Some of its instances came by e-mail in a set whose other mails have not all arrived yet: more
+   * images may follow (mail relay, `GET /api/v1/mail/sets?incomplete=true`).
+   */
+  mailSetIncomplete: boolean;
 }
 
 /** The link from a study to the order it fulfilled. */
@@ -121,6 +126,16 @@ function toInstance(r: InstanceRow): StoredInstance {
     lastDuplicateAt: r.last_duplicate_at,
   };
 }
+
+/**
+ * Whether a study (`st`) holds instances of a received e-mail (the mail relay imports them with the
+ * association id `mail-<inbound id>`) whose set still lacks mails.
+ */
+const mailSetIncomplete = `EXISTS (
+  SELECT 1 FROM series se JOIN instances i ON i.series_ref = se.id JOIN mail_inbound m ON i.association_id = 'mail-' || m.id
+  WHERE se.study_ref = st.id AND m.set_id IS NOT NULL
+    AND (SELECT COUNT(DISTINCT m2.set_part) FROM mail_inbound m2
+         WHERE m2.mailbox = m.mailbox AND m2.sender = m.sender AND m2.set_id = m.set_id AND m2.state = 'imported') < m.set_parts)`;
 
 /** The archive index: studies, series and instances, with patients in the worklist's `patients` table. */
 export class ArchiveRepository {
@@ -235,7 +250,8 @@ export class ArchiveRepository {
         `SELECT st.*, p.patient_id, p.issuer, p.family_name, p.given_name, p.middle_name, p.name_prefix, p.name_suffix, p.birth_date, p.sex,
            (SELECT COUNT(*) FROM series se WHERE se.study_ref = st.id) AS series_count,
            (SELECT COUNT(*) FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = st.id) AS instance_count,
-           (SELECT group_concat(DISTINCT se.modality) FROM series se WHERE se.study_ref = st.id) AS modalities
+           (SELECT group_concat(DISTINCT se.modality) FROM series se WHERE se.study_ref = st.id) AS modalities,
+           ${mailSetIncomplete} AS mail_set_incomplete
          FROM studies st JOIN patients p ON p.id = st.patient_ref ${where}
          ORDER BY st.study_date DESC, st.study_time DESC, st.id DESC LIMIT ? OFFSET ?`,
       )
@@ -257,6 +273,7 @@ export class ArchiveRepository {
         description: s(r['description']),
         modalities: s(r['modalities']).split(',').filter((m) => m !== ''),
         series: Number(r['series_count']),
+        mailSetIncomplete: Number(r['mail_set_incomplete']) === 1,
         instances: Number(r['instance_count']),
         updatedAt: s(r['updated_at']),
         order:

@@ -706,4 +706,24 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       db.close();
     }
   });
+
+  test('a study whose mails arrive in part is flagged in the studies API until its set is whole', async () => {
+    const study = `${uidBase}.31`;
+    const dir = tempDir('gw-mail-set-study-');
+    const objects = [1, 2, 3].map((n) => readFileSync(makeInstance(dir, `s${n}`, { sopInstanceUid: `${study}.${n}`, studyInstanceUid: study, seriesInstanceUid: `${study}.0` })));
+    const part = (n: number): Buffer =>
+      opensslMail(dir, { content: mixedContent([objects[n - 1] as Buffer], { set: { sendId: 'study-set-of-three', part: n, parts: 3 } }), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
+    const flag = async (): Promise<unknown> => {
+      const studies = (await json(await siteB.api('/api/v1/studies?limit=500'), 200)) as { items: { studyInstanceUid: string; mailSetIncomplete: boolean; instances: number }[] };
+      const found = studies.items.find((x) => x.studyInstanceUid === study);
+      return found === undefined ? undefined : [found.instances, found.mailSetIncomplete];
+    };
+    servers.deliver(servers.accounts.b, part(1));
+    servers.deliver(servers.accounts.b, part(3));
+    await poll(siteB);
+    assert.deepEqual(await flag(), [2, true], 'two of three mails: the study is flagged incomplete');
+    servers.deliver(servers.accounts.b, part(2));
+    await poll(siteB);
+    assert.deepEqual(await flag(), [3, false], 'the set is whole: the flag is gone');
+  });
 });
