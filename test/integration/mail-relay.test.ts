@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { datasetBytes, makeInstance } from '../../fixtures/instances.ts';
@@ -725,5 +725,45 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     servers.deliver(servers.accounts.b, part(2));
     await poll(siteB);
     assert.deepEqual(await flag(), [3, false], 'the set is whole: the flag is gone');
+  });
+
+  test('overdue: a sent mail without receipt and a received set still lacking mails are flagged in the API and /healthz after their timeouts', async () => {
+    // A third site on A's account with a clock the test moves; it polls only when the test says.
+    const clock = new ManualClock(new Date());
+    const siteC = await startGateway({ mail: { mailboxes: [mailbox(servers.accounts.a, certs.clientA, certs.smimeA, servers.smtpPort)], receiptTimeoutHours: 2, setTimeoutHours: 3 } }, { clock });
+    await json(await siteC.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main' }) }), 201);
+    const before = new Set(servers.mails(servers.accounts.b));
+    try {
+      const study = `${uidBase}.41`;
+      await storeStudy(siteC, study, 1);
+      await json(await siteC.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+      const [sent] = await sentMails(siteC, study, 1);
+      assert.equal(sent?.state, 'sent');
+      // Half of a set from B (the same pinned partner) arrives at C.
+      const dir = tempDir('gw-mail-overdue-');
+      const object = readFileSync(makeInstance(dir, 'o1', { sopInstanceUid: `${study}.9.1`, studyInstanceUid: `${study}.9`, seriesInstanceUid: `${study}.9.0` }));
+      servers.deliver(servers.accounts.a, opensslMail(dir, { content: mixedContent([object], { set: { sendId: 'overdue-set', part: 1, parts: 2 } }), signer: certs.smimeB, recipient: certs.smimeA.cert, from: 'b@partner-b.test', to: 'a@site-a.test' }));
+      await poll(siteC);
+      type Flagged = { items: { receiptOverdue?: boolean; overdue?: boolean; setId?: string }[] };
+      const state = async () => ({
+        receipt: ((await json(await siteC.api(`/api/v1/mail/messages?study=${study}`), 200)) as Flagged).items.map((m) => m.receiptOverdue),
+        set: ((await json(await siteC.api('/api/v1/mail/sets?incomplete=true'), 200)) as Flagged).items.filter((x) => x.setId === 'overdue-set').map((x) => x.overdue),
+        health: JSON.stringify((await json(await fetch(`${siteC.baseUrl}/healthz`), 200))['warnings'] ?? []),
+      });
+      const fresh = await state();
+      assert.deepEqual([fresh.receipt, fresh.set], [[false], [false]]);
+      assert.doesNotMatch(fresh.health, /without the partner's receipt|received set/);
+      clock.advance(2.5 * 3_600_000);
+      const later = await state();
+      assert.deepEqual([later.receipt, later.set], [[true], [false]], 'past the receipt timeout, not yet the set timeout');
+      assert.match(later.health, /1 sent mail\(s\) without the partner's receipt after 2 h/);
+      clock.advance(3_600_000);
+      const last = await state();
+      assert.deepEqual(last.set, [true]);
+      assert.match(last.health, /1 received set\(s\) incomplete for more than 3 h/);
+    } finally {
+      // What C sent waits in B's Maildir: later tests count B's mails.
+      for (const file of servers.mails(servers.accounts.b)) if (!before.has(file)) rmSync(file, { force: true });
+    }
   });
 });
