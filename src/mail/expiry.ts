@@ -11,10 +11,14 @@ export interface CertificateExpiry {
 }
 
 export function expiryOf(owner: string, certificate: X509Certificate, now: Date, warningDays: number): CertificateExpiry {
-  const validTo = new Date(certificate.validTo);
+  return expiryAt(owner, certificate.subject.replace(/\n/g, ', '), new Date(certificate.validTo), now, warningDays);
+}
+
+/** The same for anything valid until a date (an OpenPGP key's expiry). */
+export function expiryAt(owner: string, subject: string, validTo: Date, now: Date, warningDays: number): CertificateExpiry {
   const daysLeft = Math.floor((validTo.getTime() - now.getTime()) / 86_400_000);
   const status = validTo <= now ? 'expired' : daysLeft < warningDays ? 'expiring' : 'ok';
-  return { owner, subject: certificate.subject.replace(/\n/g, ', '), validTo: validTo.toISOString(), daysLeft, status };
+  return { owner, subject, validTo: validTo.toISOString(), daysLeft, status };
 }
 
 /** All certificates of a PEM bundle (a CA file may hold several). */

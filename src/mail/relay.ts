@@ -1,3 +1,4 @@
+import * as openpgp from 'openpgp';
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
@@ -8,7 +9,7 @@ import { MailPartialRepository, MailRepository, type ArchiveRepository, type Dat
 import type { ComponentHealth } from '../health.ts';
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
-import { certificatesOfPem, expiryOf, type CertificateExpiry } from './expiry.ts';
+import { certificatesOfPem, expiryAt, expiryOf, type CertificateExpiry } from './expiry.ts';
 import { loadMailboxes, type Mailbox } from './identity.ts';
 import { MailInbox } from './inbox.ts';
 import { mailJobs } from './mail-jobs.ts';
@@ -43,6 +44,12 @@ export class MailRelay {
   readonly inboxes: ReadonlyMap<string, MailInbox>;
   /** Our OpenPGP key pairs by mailbox, opened by `start()` (the keys' passphrases are checked then). */
   readonly openpgp = new Map<string, OpenPgpIdentity>();
+  /**
+   * Expiry of the OpenPGP keys in use (ours, partners' pinned ones), by armored key: openpgp reads it
+   * asynchronously, the expiry report is synchronous (health), so keys are read at start and as they
+   * appear. null: the key does not expire.
+   */
+  readonly #pgpExpiry = new Map<string, { subject: string; expires: Date | null }>();
   /** Received message/partial sets. */
   readonly partials: MailPartialRepository;
   readonly #deps: MailRelayDeps;
@@ -108,6 +115,8 @@ export class MailRelay {
   async start(): Promise<void> {
     for (const [name, identity] of await loadOpenPgpIdentities(this.#deps.config.mailboxes)) this.openpgp.set(name, identity);
     for (const [name, identity] of this.openpgp) this.#deps.log.info({ mailbox: name, fingerprint: identity.fingerprint }, 'OpenPGP key opened');
+    const armored = [...[...this.openpgp.values()].map((i) => i.armoredPublicKey), ...this.repository.partners().flatMap((p) => (p.openpgpKey === null ? [] : [p.openpgpKey]))];
+    await Promise.all(armored.map((key) => this.#learnPgpExpiry(key)));
     for (const p of this.repository.partners()) {
       if (p.legacy.sha1 || p.legacy.oldKeyTypes) this.#deps.log.warn({ partner: p.name, legacy: p.legacy }, 'partner allowed a legacy OpenPGP key (exception to the strict rules)');
     }
@@ -144,8 +153,30 @@ export class MailRelay {
       const server = this.inboxes.get(m.config.name)?.report().serverCertificate;
       if (server !== null && server !== undefined) out.push(expiryOf(`mailbox ${m.config.name}: POP3 server ${m.config.pop3.host}`, new X509Certificate(server), now, days));
     }
-    for (const p of this.repository.partners()) if (p.format === 'smime') out.push(expiryOf(`partner ${p.name}`, new X509Certificate(p.certificate), now, days));
+    const pgp = (owner: string, armored: string): void => {
+      const known = this.#pgpExpiry.get(armored);
+      if (known === undefined) void this.#learnPgpExpiry(armored);
+      else if (known.expires !== null) out.push(expiryAt(owner, known.subject, known.expires, now, days));
+    };
+    for (const [name, identity] of this.openpgp) pgp(`mailbox ${name}: OpenPGP key`, identity.armoredPublicKey);
+    for (const p of this.repository.partners()) {
+      if (p.format === 'smime') out.push(expiryOf(`partner ${p.name}`, new X509Certificate(p.certificate), now, days));
+      else if (p.openpgpKey !== null) pgp(`partner ${p.name}: OpenPGP key`, p.openpgpKey);
+    }
     return out;
+  }
+
+  /** Reads an OpenPGP key's expiry into the cache (a key that cannot be read is left out of the report; pinning checked it). */
+  async #learnPgpExpiry(armored: string): Promise<void> {
+    if (this.#pgpExpiry.has(armored)) return;
+    try {
+      const key = await openpgp.readKey({ armoredKey: armored });
+      const expires = await key.getExpirationTime().catch(() => null);
+      this.#pgpExpiry.set(armored, { subject: `${key.getUserIDs().join(', ')} (${key.getFingerprint().toUpperCase()})`, expires: expires instanceof Date ? expires : null });
+    } catch (err) {
+      this.#pgpExpiry.set(armored, { subject: '', expires: null });
+      this.#deps.log.warn({ reason: (err as Error).message }, 'cannot read the expiry of an OpenPGP key');
+    }
   }
 
   health(): ComponentHealth {

@@ -573,6 +573,27 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       await siteA.api('/api/v1/mail/partners/Legacy', { method: 'DELETE' });
     }
   });
+  test('OpenPGP keys expiring soon are in the certificate report: ours and a pinned partner key', async () => {
+    const soon = new GpgHome();
+    const fpr = soon.generate('soon@short.test', { expire: '10d' });
+    await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Kurzfristig', address: 'soon@short.test', mailbox: 'main', format: 'openpgp', publicKey: soon.publicKey(fpr) }) }), 201);
+    try {
+      type Entry = { owner: string; status: string; daysLeft: number; subject: string };
+      const entry = await waitFor(async () => {
+        const { items } = (await json(await siteA.api('/api/v1/mail/certificates'), 200)) as { items: Entry[] };
+        return items.find((c) => c.owner === 'partner Kurzfristig: OpenPGP key');
+      });
+      assert.equal(entry.status, 'expiring');
+      assert.ok(entry.daysLeft >= 9 && entry.daysLeft <= 10, String(entry.daysLeft));
+      assert.match(entry.subject, new RegExp(fpr));
+      // Our own key never expires: it is listed only when it does.
+      const { items } = (await json(await siteA.api('/api/v1/mail/certificates'), 200)) as { items: Entry[] };
+      assert.ok(!items.some((c) => c.owner === 'mailbox main: OpenPGP key'));
+    } finally {
+      await siteA.api('/api/v1/mail/partners/Kurzfristig', { method: 'DELETE' });
+    }
+  });
+
   test('message/partial received: a set with a fragment missing is never imported and expires with a clear state; a whole set in any order is imported', async () => {
     const [box] = loadMailboxes([mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'partials')]);
     const db = Database.open({ file: path.join(tempDir('gw-mail-partials-'), 'gateway.db') });

@@ -36,9 +36,9 @@ export class GpgHome {
     return { code: r.status, stdout: r.stdout, stderr, status: stderr.split('\n').filter((l) => l.startsWith('[GNUPG:]')).join('\n') };
   }
 
-  /** Makes a key; `algo` as gpg --quick-gen-key takes it (future-default, rsa2048, rsa1024, ...). Returns its fingerprint. */
-  generate(email: string, options: { algo?: string; passphrase?: string; extra?: readonly string[] } = {}): string {
-    this.run([...(options.extra ?? []), '--passphrase', options.passphrase ?? '', '--quick-gen-key', `Test <${email}>`, options.algo ?? 'future-default', 'default', 'never']);
+  /** Makes a key; `algo` as gpg --quick-gen-key takes it (future-default, rsa2048, rsa1024, ...), `expire` too (never, 10d, ...). Returns its fingerprint. */
+  generate(email: string, options: { algo?: string; passphrase?: string; expire?: string; extra?: readonly string[] } = {}): string {
+    this.run([...(options.extra ?? []), '--passphrase', options.passphrase ?? '', '--quick-gen-key', `Test <${email}>`, options.algo ?? 'future-default', 'default', options.expire ?? 'never']);
     const colons = this.run(['--with-colons', '--list-secret-keys', email]).toString();
     const fpr = /^fpr:+([0-9A-F]{40,64}):/m.exec(colons)?.[1];
     if (fpr === undefined) throw new Error(`no fingerprint for ${email}`);
