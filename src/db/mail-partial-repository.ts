@@ -71,6 +71,12 @@ export class MailPartialRepository {
     return (this.#db.statement('SELECT * FROM mail_fragments WHERE partial_ref = ? ORDER BY number').all(partialRef) as Row[]).map((r) => ({ number: r.number as number, inboundId: r.inbound_id as number, rawPath: r.raw_path as string, bodyStart: r.body_start as number }));
   }
 
+  /** The set a reassembled mail was made from. */
+  byAssembledInbound(inboundId: number): PartialSet | undefined {
+    const row = this.#db.statement(`${select} WHERE p.assembled_inbound = ?`).get(inboundId) as Row | undefined;
+    return row === undefined ? undefined : toPartial(row);
+  }
+
   waiting(mailbox: string): PartialSet[] {
     return (this.#db.statement(`${select} WHERE p.mailbox = ? AND p.state = 'waiting' ORDER BY p.id`).all(mailbox) as Row[]).map(toPartial);
   }

@@ -185,7 +185,7 @@ export class MailInbox {
     const { mailbox, mail, partials, clock, log } = this.#deps;
     const name = mailbox.config.name;
     for (const set of partials.waiting(name)) if (isWhole(set)) await this.#assemble(set);
-    for (const row of mail.assembledStored(name)) await this.#handle(row);
+    for (const row of mail.assembledStored(name)) await this.#handleAssembled(row);
     const now = clock.now();
     const setCutoff = new Date(now.getTime() - (this.#deps.setTimeoutMs ?? 86_400_000)).toISOString();
     for (const set of mail.receivedSets({ incomplete: true, limit: 1000, offset: 0 })) {
@@ -208,7 +208,24 @@ export class MailInbox {
       return;
     }
     log.info({ mailbox: mailbox.config.name, partialSet: set.id, fragments: set.total, inboundId: result.id }, 'message/partial set reassembled');
-    if (result.state === InboundState.Stored) await this.#handle(result);
+    if (result.state === InboundState.Stored) await this.#handleAssembled(result);
+  }
+
+  /**
+   * Handles a reassembled mail; once it is imported, its fragments' raw mails are of no more use
+   * (the reassembled one is what the import read) and go. A quarantined one keeps them for the admin.
+   */
+  async #handleAssembled(row: InboundMail): Promise<void> {
+    const { mail, partials, clock } = this.#deps;
+    const handled = await this.#handle(row);
+    if (handled.state !== InboundState.Imported) return;
+    const set = partials.byAssembledInbound(row.id);
+    if (set === undefined) return;
+    const now = clock.now().toISOString();
+    for (const fragment of partials.fragments(set.id)) {
+      await unlink(fragment.rawPath).catch(() => undefined);
+      if (mail.inboundById(fragment.inboundId)?.rawPath !== null) mail.updateInbound(fragment.inboundId, { rawPath: null }, now);
+    }
   }
 
   /** A message/partial fragment: recorded with its set; the set is assembled once whole. */

@@ -666,6 +666,10 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       assert.equal(done.length, 1);
       assert.equal(done[0]?.received, whole.length);
       assert.equal(imported.length, 2);
+      // The set is imported: its fragments' raw mails are gone; the expired set keeps its own.
+      assert.ok(partials.fragments(done[0]?.id as number).every((f) => !existsSync(f.rawPath)), 'fragments of an imported set are removed');
+      const expired = partials.list({ state: 'expired', limit: 10, offset: 0 })[0];
+      assert.ok(partials.fragments(expired?.id as number).every((f) => existsSync(f.rawPath)), 'an expired set keeps its fragments');
       imported.forEach((file, i) => assert.ok(file.equals(objects[i] as Buffer), `object ${i} differs`));
       assert.ok(repository.listInbound({ limit: 500, offset: 0 }).some((r) => r.state === 'duplicate' && /fragment 1 of message\/partial set/.test(r.reason ?? '')));
     } finally {
