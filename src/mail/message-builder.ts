@@ -92,6 +92,22 @@ function signaturePart(signature: Buffer, sb: string): Buffer {
 }
 
 /** The manifest of one mail, as its bytes. */
+/**
+ * The outer headers of a DICOM mail, S/MIME or PGP/MIME alike: neutral on purpose, nothing of the
+ * patient or the study outside the encryption; a receipt (RFC 8098 MDN) is asked of the partner's
+ * gateway, to our own mailbox.
+ */
+export function outerHeaders(req: Pick<BuildRequest, 'from' | 'to' | 'part' | 'parts' | 'date' | 'messageId'>): string[] {
+  return [
+    `From: <${req.from}>`,
+    `To: <${req.to}>`,
+    `Subject: DICOM ${req.part}/${req.parts}`,
+    `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${req.messageId}>`,
+    `Disposition-Notification-To: <${req.from}>`,
+  ];
+}
+
 export function manifestOf(req: Pick<BuildRequest, 'files' | 'sendId' | 'part' | 'parts'>): Buffer {
   const manifest: Manifest = {
     format: 'dicom-gateway-mail/1',
@@ -137,14 +153,7 @@ export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
   }
   const headers = Buffer.from(
     [
-      `From: <${req.from}>`,
-      `To: <${req.to}>`,
-      // Neutral on purpose: nothing of the patient or the study outside the encryption.
-      `Subject: DICOM ${req.part}/${req.parts}`,
-      `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
-      `Message-ID: <${req.messageId}>`,
-      // A receipt (RFC 8098 MDN) is asked of the partner's gateway; it goes to our own mailbox.
-      `Disposition-Notification-To: <${req.from}>`,
+      ...outerHeaders(req),
       'MIME-Version: 1.0',
       'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"',
       'Content-Transfer-Encoding: base64',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import type { Config, PublicKey } from 'openpgp';
-import { boundary, manifestOf, mixedEntity, type BuiltMessage, type OutgoingFile } from './message-builder.ts';
+import { boundary, manifestOf, mixedEntity, outerHeaders, type BuiltMessage, type OutgoingFile } from './message-builder.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { telemedicineHeaders } from './telemedicine-headers.ts';
 import { pullStream } from './web-stream.ts';
@@ -48,14 +48,7 @@ export async function buildPgpMessage(req: PgpBuildRequest): Promise<BuiltMessag
   const b = boundary();
   const head = Buffer.from(
     [
-      `From: <${req.from}>`,
-      `To: <${req.to}>`,
-      // Neutral on purpose: nothing of the patient or the study outside the encryption.
-      `Subject: DICOM ${req.part}/${req.parts}`,
-      `Date: ${req.date.toUTCString().replace('GMT', '+0000')}`,
-      `Message-ID: <${req.messageId}>`,
-      // A receipt (RFC 8098 MDN) is asked of the partner's gateway; it goes to our own mailbox.
-      `Disposition-Notification-To: <${req.from}>`,
+      ...outerHeaders(req),
       ...telemedicineHeaders({ setId: req.sendId, part: req.part, parts: req.parts }),
       ...(req.extraHeaders ?? []),
       'MIME-Version: 1.0',
