@@ -162,12 +162,14 @@ export async function startGatewayProcess(options: { config?: string; env?: Reco
   };
 }
 
-/** DCMTK's storescp as the reference peer (it answers C-ECHO too). */
-export async function startStorescp(aeTitle = 'STORESCP'): Promise<{ port: number; aeTitle: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const dir = tempDir('gw-bench-storescp-');
-  const child = spawn('storescp', ['-aet', aeTitle, '-od', dir, String(port)], { env: dcmtkEnv, stdio: 'ignore' });
-  await waitUntil(() => portOpen(port), 'storescp');
+/** A reference peer: its DICOM port and AE title, and how to stop it (its temp dir goes too). */
+export interface Peer {
+  port: number;
+  aeTitle: string;
+  stop(): Promise<void>;
+}
+
+function peer(child: ChildProcess, port: number, aeTitle: string, dir: string): Peer {
   return {
     port,
     aeTitle,
@@ -179,11 +181,20 @@ export async function startStorescp(aeTitle = 'STORESCP'): Promise<{ port: numbe
   };
 }
 
+/** DCMTK's storescp as the reference peer (it answers C-ECHO too). */
+export async function startStorescp(aeTitle = 'STORESCP'): Promise<Peer> {
+  const port = await freePort();
+  const dir = tempDir('gw-bench-storescp-');
+  const child = spawn('storescp', ['-aet', aeTitle, '-od', dir, String(port)], { env: dcmtkEnv, stdio: 'ignore' });
+  await waitUntil(() => portOpen(port), 'storescp');
+  return peer(child, port, aeTitle, dir);
+}
+
 /**
  * Orthanc from Debian as a second reference peer for storage: its own SQLite index and file storage in a
  * temp dir, no plugins, any calling AE may store. Ready when its REST API answers.
  */
-export async function startOrthanc(aeTitle = 'ORTHANC'): Promise<{ port: number; aeTitle: string; stop(): Promise<void> }> {
+export async function startOrthanc(aeTitle = 'ORTHANC'): Promise<Peer> {
   const port = await freePort();
   const httpPort = await freePort();
   const dir = tempDir('gw-bench-orthanc-');
@@ -213,15 +224,7 @@ export async function startOrthanc(aeTitle = 'ORTHANC'): Promise<{ port: number;
       return false;
     }
   }, 'Orthanc', 60_000);
-  return {
-    port,
-    aeTitle,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exitOf(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return peer(child, port, aeTitle, dir);
 }
 
 /** Runs a program to its end and returns the wall time in ms; fails on a non-zero exit. */
