@@ -14,7 +14,8 @@ export interface OutgoingFile {
   sha256: string;
 }
 
-export interface BuildRequest {
+/** One mail of a send, whatever protects it: the files, the set it belongs to, sender and recipient. */
+export interface MailContent {
   files: readonly OutgoingFile[];
   sendId: string;
   part: number;
@@ -23,10 +24,13 @@ export interface BuildRequest {
   to: string;
   messageId: string;
   date: Date;
-  signer: { certificate: CmsCertificate; key: KeyObject };
-  recipient: CmsCertificate;
   /** Where the finished mail (RFC 5322, CRLF) is written. */
   outPath: string;
+}
+
+export interface BuildRequest extends MailContent {
+  signer: { certificate: CmsCertificate; key: KeyObject };
+  recipient: CmsCertificate;
 }
 
 const crlf = '\r\n';

@@ -2,27 +2,18 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import type { Config, PublicKey } from 'openpgp';
-import { boundary, manifestOf, mixedEntity, outerHeaders, type BuiltMessage, type OutgoingFile } from './message-builder.ts';
+import { boundary, manifestOf, mixedEntity, outerHeaders, type BuiltMessage, type MailContent } from './message-builder.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { telemedicineHeaders } from './telemedicine-headers.ts';
 import { pullStream } from './web-stream.ts';
 
-export interface PgpBuildRequest {
-  files: readonly OutgoingFile[];
-  sendId: string;
-  part: number;
-  parts: number;
-  from: string;
-  to: string;
-  messageId: string;
-  date: Date;
+export interface PgpBuildRequest extends MailContent {
   signer: OpenPgpIdentity;
   recipient: PublicKey;
   /** The partner's rules (its legacy exceptions): the key must be usable under them. */
   config: Config;
   /** Extra outer header lines (e.g. the receipt request). */
   extraHeaders?: readonly string[];
-  outPath: string;
 }
 
 const crlf = '\r\n';
