@@ -17,6 +17,8 @@ export const testPackages: readonly { pkg: string; program: string }[] = [
   { pkg: 'dovecot-pop3d', program: '/usr/lib/dovecot/pop3' },
   // OpenPGP interop (PGP/MIME) is checked against GnuPG.
   { pkg: 'gnupg', program: 'gpg' },
+  // Objects we write ourselves (Encapsulated PDF) are checked against the IOD by dciodvfy.
+  { pkg: 'dicom3tools', program: 'dciodvfy' },
 ];
 
 function has(program: string): boolean {

@@ -12,7 +12,7 @@ import { DicomListener, mppsService, storageCommitmentService, storageService, v
 import { HealthRegistry } from './health.ts';
 import { associationsRouter, createHttpApp, HttpServer, instancesRouter, jobsRouter, studiesRouter } from './http/index.ts';
 import { folderRouter } from './http/folder-router.ts';
-import { mailRouter, studySendRouter } from './http/mail-router.ts';
+import { mailRouter, sendBodyLimit, studySendRouter } from './http/mail-router.ts';
 import { MailRelay } from './mail/index.ts';
 import { patientsRouter } from './http/patients-router.ts';
 import { recordsRouter } from './http/records-router.ts';
@@ -172,6 +172,7 @@ export class Gateway {
       const archiveRepository = new ArchiveRepository(db);
       // The relay's job types must register before the queue starts; it imports through the archive store built below.
       let archiveStore: ArchiveStore | undefined;
+      const implementation = { classUid: dimse.Implementation.getImplementationClassUid(), versionName: `DCMGW_${version}` };
       const mail =
         config.mail.mailboxes.length === 0
           ? undefined
@@ -185,6 +186,7 @@ export class Gateway {
                 if (archiveStore === undefined) throw new Error('the archive is not ready');
                 return importPart10File(archiveStore, file, source);
               },
+              implementation,
               clock: this.clock,
               log: log.child({ component: 'mail' }),
             });
@@ -267,7 +269,7 @@ export class Gateway {
         clock: this.clock,
         log: log.child({ component: 'archive' }),
         duplicates: config.archive.duplicates,
-        implementation: { classUid: dimse.Implementation.getImplementationClassUid(), versionName: `DCMGW_${version}` },
+        implementation,
         onIndexed: studyOrderLinker({ worklist: worklistRepository, archive: archiveRepository, stepFollowsImages: config.worklist.stepFollowsImages }),
       });
       await archive.removeLeftovers();
@@ -350,6 +352,7 @@ export class Gateway {
           devices,
           apiToken: config.http.apiToken,
           version,
+          jsonLimits: { '/studies/:studyUid/send': sendBodyLimit },
           routers: {
             jobs: jobsRouter(jobs),
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),

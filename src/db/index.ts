@@ -10,5 +10,5 @@ export { PatientRepository, type PatientSummary } from './patient-repository.ts'
 export { RecordRepository, type EntryHeader, type IndexedInstance, type NewAttachment, type NewEntry, type RegistryPatient } from './record-repository.ts';
 export { CommitmentState, markCommitmentDelivered, ReportOn, StorageCommitmentRepository, type StoredCommitment } from './storage-commitment-repository.ts';
 export { DerivedFileRepository, type Rendition, type StoredDerivedFile } from './derived-file-repository.ts';
-export { MailRepository, InboundState, MailFormat, OutboundState, type InboundMail, type MailPartner, type NewPartner, type OutboundMail, type ReceivedSet } from './mail-repository.ts';
+export { MailRepository, InboundState, MailFormat, OutboundState, type InboundMail, type MailPartner, type NewPartner, type OutboundDocument, type OutboundMail, type ReceivedSet } from './mail-repository.ts';
 export { MailPartialRepository, PartialState, type Fragment, type PartialSet } from './mail-partial-repository.ts';

@@ -29,6 +29,16 @@ export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
 export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt', Fragment: 'fragment' } as const;
 export type InboundState = (typeof InboundState)[keyof typeof InboundState];
 
+/** A PDF sent with a study: its part name in the mail, the title the sender gave it, and the stored file. */
+export interface OutboundDocument {
+  name: string;
+  title: string;
+  /** Relative to the relay's directory; removed once the mail is sent. */
+  file: string;
+  size: number;
+  sha256: string;
+}
+
 export interface OutboundMail {
   id: number;
   sendId: string;
@@ -39,6 +49,8 @@ export interface OutboundMail {
   part: number;
   parts: number;
   instanceIds: number[];
+  /** PDF documents sent with the study in this mail. */
+  documents: OutboundDocument[];
   messageId: string;
   trigger: 'api' | 'rule';
   state: OutboundState;
@@ -124,6 +136,7 @@ function toOutbound(r: Row): OutboundMail {
     part: r.part as number,
     parts: r.parts as number,
     instanceIds: JSON.parse(r.instance_ids as string) as number[],
+    documents: JSON.parse(r.documents as string) as OutboundDocument[],
     messageId: r.message_id as string,
     trigger: r.trigger as 'api' | 'rule',
     state: r.state as OutboundState,
@@ -208,15 +221,15 @@ export class MailRepository {
 
   insertOutbound(
     tx: DatabaseSync,
-    m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt' | 'fragmentLimit' | 'partialId' | 'fragments' | 'fragmentsSent'> & { partnerId: number; fragmentLimit?: number | null },
+    m: Omit<OutboundMail, 'id' | 'state' | 'size' | 'attempts' | 'lastError' | 'smtpResponse' | 'jobId' | 'createdAt' | 'updatedAt' | 'sentAt' | 'acknowledgedAt' | 'fragmentLimit' | 'partialId' | 'fragments' | 'fragmentsSent' | 'documents'> & { partnerId: number; fragmentLimit?: number | null; documents?: OutboundDocument[] },
     now: string,
   ): number {
     const result = this.#db
       .statement(
-        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, message_id, trigger, state, fragment_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO mail_outbound (send_id, partner_ref, partner_name, recipient, mailbox, study_instance_uid, part, parts, instance_ids, documents, message_id, trigger, state, fragment_limit, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         tx,
       )
-      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), m.messageId, m.trigger, OutboundState.Queued, m.fragmentLimit ?? null, now, now);
+      .run(m.sendId, m.partnerId, m.partnerName, m.recipient, m.mailbox, m.studyInstanceUid, m.part, m.parts, JSON.stringify(m.instanceIds), JSON.stringify(m.documents ?? []), m.messageId, m.trigger, OutboundState.Queued, m.fragmentLimit ?? null, now, now);
     return Number(result.lastInsertRowid);
   }
 

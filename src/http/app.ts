@@ -16,6 +16,8 @@ export interface HttpAppDeps {
   version: string;
   /** Routers of later capabilities, mounted under `/api/v1/<path>`. */
   routers?: Record<string, Router>;
+  /** JSON body limits above the default 5 MB, by route under `/api/v1` (e.g. a send request carrying PDFs). */
+  jsonLimits?: Record<string, string>;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Express {
@@ -27,7 +29,10 @@ export function createHttpApp(deps: HttpAppDeps): Express {
 
   const api = express.Router();
   api.use(requireToken(deps.apiToken));
-  api.use(express.json({ limit: '5mb', type: ['application/json', 'application/*+json'] }));
+  const json = ['application/json', 'application/*+json'];
+  // A body parsed by a route's own parser is not parsed again by the general one.
+  for (const [route, limit] of Object.entries(deps.jsonLimits ?? {})) api.use(route, express.json({ limit, type: json }));
+  api.use(express.json({ limit: '5mb', type: json }));
   api.use('/devices', devicesRouter(deps.devices));
   for (const [path, router] of Object.entries(deps.routers ?? {})) api.use(`/${path}`, router);
   app.use('/api/v1', api);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InboundState, OutboundState, PartialState } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import { parseOrThrow } from '../domain/validation.ts';
-import type { MailRelay } from '../mail/index.ts';
+import { attachmentsSchema, decodeAttachments, maxDocumentsTotalBytes, type MailRelay } from '../mail/index.ts';
 
 const page = { limit: z.coerce.number().int().min(1).max(500).default(50), offset: z.coerce.number().int().min(0).default(0) };
 const uid = z.string().regex(/^[0-9]+(\.[0-9]+)*$/, 'a UID is digits separated by dots').max(64);
@@ -17,8 +17,11 @@ const inboundQuery = z.object({ state: z.enum(Object.values(InboundState) as [st
 const setQuery = z.object({ incomplete: z.enum(['true', 'false']).transform((v) => v === 'true').optional(), ...page }).strict();
 /** Received message/partial sets: waiting for fragments, assembled, or expired incomplete. */
 const partialQuery = z.object({ state: z.enum(Object.values(PartialState) as [string, ...string[]]).optional(), ...page }).strict();
-/** The whole study, or only the chosen instances (SOP Instance UIDs). */
-const sendBody = z.object({ partner: z.string().min(1).max(100), instances: z.array(uid).min(1).max(100_000).optional() }).strict();
+/** The whole study, or only the chosen instances (SOP Instance UIDs); PDFs to go with it. */
+const sendBody = z.object({ partner: z.string().min(1).max(100), instances: z.array(uid).min(1).max(100_000).optional(), attachments: attachmentsSchema.optional() }).strict();
+
+/** The send request's own body limit (`jsonLimits` of the HTTP app): its PDFs come in base64 (4/3 of their size) inside the JSON. */
+export const sendBodyLimit = `${Math.ceil((maxDocumentsTotalBytes * 4) / 3 / (1024 * 1024)) + 4}mb`;
 
 function requireRelay(relay: MailRelay | undefined): MailRelay {
   if (relay === undefined) throw new GatewayError(ErrorCode.NotFound, 'the e-mail relay is not configured (mail.mailboxes)');
@@ -102,14 +105,18 @@ export function mailRouter(relay: MailRelay): Router {
   return router;
 }
 
-/** `POST /api/v1/studies/{StudyInstanceUID}/send` with `{"partner": name}`: queues the study's mails. */
+/**
+ * `POST /api/v1/studies/{StudyInstanceUID}/send` with `{"partner": name}`, optionally `instances` and
+ * `attachments` (PDFs): queues the study's mails.
+ */
 export function studySendRouter(relay: MailRelay | undefined): Router {
   const router = Router();
   router.post('/:studyUid/send', async (req, res) => {
     const mail = requireRelay(relay);
     const studyInstanceUid = parseOrThrow(uid, req.params.studyUid, 'study UID');
     const body = parseOrThrow(sendBody, req.body, 'send request');
-    const mails = await mail.outbound.sendStudy({ studyInstanceUid, partner: body.partner, trigger: 'api', correlationId: req.correlationId, ...(body.instances === undefined ? {} : { instances: body.instances }) });
+    const documents = decodeAttachments(body.attachments ?? []);
+    const mails = await mail.outbound.sendStudy({ studyInstanceUid, partner: body.partner, trigger: 'api', correlationId: req.correlationId, documents, ...(body.instances === undefined ? {} : { instances: body.instances }) });
     res.status(202).json({ items: mails });
   });
   return router;

@@ -14,6 +14,7 @@ import type { Partners, PinnedPartner } from './partners.ts';
 import { readPgpReceipt } from './pgp-receipt.ts';
 import { assemble, isWhole, readFragmentHeader } from './partial-assembly.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
+import { writeDocumentInstance } from './received-document.ts';
 import { readPgpMessage, type PgpReadOutcome } from './pgp-reader.ts';
 import { Pop3Client, type Pop3Options } from './pop3-client.ts';
 
@@ -25,6 +26,8 @@ export interface InboxDeps {
   partners: Partners;
   /** Imports one received DICOM file the way a C-STORE is stored. */
   importFile: (file: string, source: { callingAeTitle: string; associationId: string }) => Promise<StoreOutcome>;
+  /** Written into the instances we make of received PDFs (Part 10 meta information). */
+  implementation: { classUid: string; versionName: string };
   /** Raw mails are kept here (the record of what arrived, quarantined ones included). */
   inboxDir: string;
   /** Decrypted content and decoded files while a mail is handled. */
@@ -339,7 +342,14 @@ export class MailInbox {
       let stored = 0;
       let duplicates = 0;
       const failures: string[] = [];
-      for (const file of outcome.files) {
+      // PDFs sent with the study join it as Encapsulated PDF instances, imported like the rest.
+      const documents = [];
+      for (const doc of outcome.documents) {
+        const file = `${doc.path}.dcm`;
+        await writeDocumentInstance(doc, file, { now: clock.now(), implementation: this.#deps.implementation });
+        documents.push({ name: doc.name, path: file });
+      }
+      for (const file of [...outcome.files, ...documents]) {
         try {
           const result = await this.#deps.importFile(file.path, { callingAeTitle: '', associationId: `mail-${row.id}` });
           if (result.kind === 'duplicate') duplicates++;
@@ -352,7 +362,7 @@ export class MailInbox {
       }
       const state = failures.length === 0 ? InboundState.Imported : InboundState.Quarantined;
       const set = { setId: outcome.manifest.sendId, setPart: outcome.manifest.part, setParts: outcome.manifest.parts };
-      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length, stored, duplicates, ...set }, now());
+      mail.updateInbound(row.id, { state, reason: failures.length === 0 ? null : `not imported: ${failures.join('; ')}`, files: outcome.files.length + outcome.documents.length, stored, duplicates, ...set }, now());
       if (state === InboundState.Imported) this.#report.imported++;
       else this.#report.quarantined++;
       const updated = mail.inboundById(row.id) as InboundMail;
@@ -364,7 +374,7 @@ export class MailInbox {
           for (const part of parts) await this.#deps.onImported?.(part).catch((err: unknown) => log.warn({ inboundId: part.id, err: (err as Error).message }, 'could not queue the receipt'));
         } else log.info({ mailbox: mailbox.config.name, partner: found?.partner.name, set: set.setId, imported: parts.length, parts: set.setParts }, 'received set incomplete: waiting for its other mails');
       }
-      log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, files: outcome.files.length, stored, duplicates, failed: failures.length }, 'received mail imported');
+      log.info({ mailbox: mailbox.config.name, inboundId: row.id, partner: found?.partner.name, files: outcome.files.length, documents: outcome.documents.length, stored, duplicates, failed: failures.length }, 'received mail imported');
       return updated;
     } finally {
       await rm(workDir, { recursive: true, force: true });

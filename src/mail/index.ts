@@ -5,3 +5,4 @@ export { readMessage, readMailHeaders, type ReadOutcome } from './message-reader
 export { cmsCertificate, type CmsCertificate } from './certificate.ts';
 export type { CertificateExpiry } from './expiry.ts';
 export type { SmtpOutcome } from './smtp.ts';
+export { attachmentsSchema, decodeAttachments, maxDocumentsTotalBytes } from './documents.ts';

@@ -5,7 +5,7 @@ import { base64Lines, base64LinesLength } from './base64.ts';
 import type { CmsCertificate } from './certificate.ts';
 import { cbcLength, envelope } from './cms-envelope.ts';
 import { detachedSignature } from './cms-sign.ts';
-import { manifestName, partName, type Manifest } from './manifest.ts';
+import { documentName, manifestName, partName, type DocumentContext, type Manifest } from './manifest.ts';
 
 export interface OutgoingFile {
   path: string;
@@ -14,9 +14,17 @@ export interface OutgoingFile {
   sha256: string;
 }
 
+/** A PDF sent with the study: the title the sender gave it and the study it belongs to. */
+export interface OutgoingDocument extends OutgoingFile {
+  title: string;
+  study: DocumentContext;
+}
+
 /** One mail of a send, whatever protects it: the files, the set it belongs to, sender and recipient. */
 export interface MailContent {
   files: readonly OutgoingFile[];
+  /** PDFs that go with the study (none in most mails). */
+  documents?: readonly OutgoingDocument[];
   sendId: string;
   part: number;
   parts: number;
@@ -51,8 +59,16 @@ async function* fileBytes(file: OutgoingFile): AsyncGenerator<Buffer> {
   if (size !== file.size || hash.digest('hex') !== file.sha256) throw new Error('an archived file differs from its index entry (size or SHA-256)');
 }
 
-function dicomPartHeader(name: string, b: string): Buffer {
-  return Buffer.from(`${crlf}--${b}${crlf}Content-Type: application/dicom; name="${name}"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="${name}"${crlf}${crlf}`);
+function partHeader(type: string, name: string, b: string): Buffer {
+  return Buffer.from(`${crlf}--${b}${crlf}Content-Type: ${type}; name="${name}"${crlf}Content-Transfer-Encoding: base64${crlf}Content-Disposition: attachment; filename="${name}"${crlf}${crlf}`);
+}
+
+/** Every part after the manifest, in order: the DICOM files, then the PDFs. */
+function parts(content: Pick<MailContent, 'files' | 'documents'>): { header: (b: string) => Buffer; file: OutgoingFile }[] {
+  return [
+    ...content.files.map((file, i) => ({ header: (b: string) => partHeader('application/dicom', partName(i), b), file })),
+    ...(content.documents ?? []).map((file, i) => ({ header: (b: string) => partHeader('application/pdf', documentName(i), b), file })),
+  ];
 }
 
 function mixedHead(b: string): Buffer {
@@ -62,24 +78,25 @@ function mixedHead(b: string): Buffer {
 const mixedTail = (b: string): Buffer => Buffer.from(`${crlf}--${b}--`);
 
 /**
- * The signed content: a multipart/mixed entity (PS3.12 Annex K, RFC 3240) holding the manifest and
- * one base64 `application/dicom` part per file, generated as the files are read, never held.
+ * The signed content: a multipart/mixed entity (PS3.12 Annex K, RFC 3240) holding the manifest, one
+ * base64 `application/dicom` part per file and one `application/pdf` part per document, generated as
+ * the files are read, never held.
  */
-export async function* mixedEntity(files: readonly OutgoingFile[], manifest: Buffer, b: string): AsyncGenerator<Buffer> {
+export async function* mixedEntity(content: Pick<MailContent, 'files' | 'documents'>, manifest: Buffer, b: string): AsyncGenerator<Buffer> {
   yield mixedHead(b);
   yield manifest;
-  for (const [i, file] of files.entries()) {
-    yield dicomPartHeader(partName(i), b);
+  for (const part of parts(content)) {
+    yield part.header(b);
     // The base64 lines end in CRLF; the delimiter's own CRLF follows (whitespace ends base64 harmlessly).
-    yield* base64Lines(fileBytes(file));
+    yield* base64Lines(fileBytes(part.file));
   }
   yield mixedTail(b);
 }
 
 /** The length of `mixedEntity`, known before a byte is read: base64 and headers are sized by the file sizes. */
-function mixedLength(files: readonly OutgoingFile[], manifest: Buffer, b: string): number {
+function mixedLength(content: Pick<MailContent, 'files' | 'documents'>, manifest: Buffer, b: string): number {
   let n = mixedHead(b).length + manifest.length + mixedTail(b).length;
-  for (const [i, file] of files.entries()) n += dicomPartHeader(partName(i), b).length + base64LinesLength(file.size);
+  for (const part of parts(content)) n += part.header(b).length + base64LinesLength(part.file.size);
   return n;
 }
 
@@ -95,7 +112,6 @@ function signaturePart(signature: Buffer, sb: string): Buffer {
   );
 }
 
-/** The manifest of one mail, as its bytes. */
 /**
  * The outer headers of a DICOM mail, S/MIME or PGP/MIME alike: neutral on purpose, nothing of the
  * patient or the study outside the encryption; a receipt (RFC 8098 MDN) is asked of the partner's
@@ -112,13 +128,16 @@ export function outerHeaders(req: Pick<BuildRequest, 'from' | 'to' | 'part' | 'p
   ];
 }
 
-export function manifestOf(req: Pick<BuildRequest, 'files' | 'sendId' | 'part' | 'parts'>): Buffer {
+/** The manifest of one mail, as its bytes. */
+export function manifestOf(req: Pick<BuildRequest, 'files' | 'documents' | 'sendId' | 'part' | 'parts'>): Buffer {
+  const documents = req.documents ?? [];
   const manifest: Manifest = {
     format: 'dicom-gateway-mail/1',
     sendId: req.sendId,
     part: req.part,
     parts: req.parts,
     files: req.files.map((f, i) => ({ name: partName(i), size: f.size, sha256: f.sha256 })),
+    ...(documents.length === 0 ? {} : { documents: documents.map((d, i) => ({ name: documentName(i), size: d.size, sha256: d.sha256, title: d.title, study: d.study })) }),
   };
   return Buffer.from(JSON.stringify(manifest));
 }
@@ -140,12 +159,12 @@ export async function buildMessage(req: BuildRequest): Promise<BuiltMessage> {
   const signedHead = Buffer.from(
     `Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg="sha-256"; boundary="${sb}"${crlf}${crlf}This is an S/MIME signed message${crlf}${crlf}--${sb}${crlf}`,
   );
-  const signedLength = signedHead.length + mixedLength(req.files, manifestBytes, mixedBoundary) + tailLength;
+  const signedLength = signedHead.length + mixedLength(req, manifestBytes, mixedBoundary) + tailLength;
   let contentDigest = '';
   async function* signedEntity(): AsyncGenerator<Buffer> {
     yield signedHead;
     const hash = createHash('sha256');
-    for await (const chunk of mixedEntity(req.files, manifestBytes, mixedBoundary)) {
+    for await (const chunk of mixedEntity(req, manifestBytes, mixedBoundary)) {
       hash.update(chunk);
       yield chunk;
     }

@@ -5,7 +5,7 @@ import { AsnError } from './der.ts';
 import type { CmsCertificate } from './certificate.ts';
 import { DecryptError, decryptEnvelopeFile } from './cms-envelope.ts';
 import { checkSignature, parseSignedData } from './cms-verify.ts';
-import { manifestName, manifestSchema, type Manifest } from './manifest.ts';
+import { manifestName, manifestSchema, type DocumentContext, type Manifest } from './manifest.ts';
 import { checkBoundary, maxHeaderBytes, MimeError, parseContentType, parseHeaders, partFileName } from './mime.ts';
 import { decodeBase64Range, digestRange, findParts, readRangeToBuffer, type Range } from './mime-file.ts';
 
@@ -25,7 +25,13 @@ export interface ReceivedFile {
   sha256: string;
 }
 
-export type ReadOutcome = { kind: 'verified'; manifest: Manifest; files: ReceivedFile[] } | { kind: 'quarantine'; reason: string };
+/** A PDF that came with the study, decoded and checked, with what the manifest says of it. */
+export interface ReceivedDocument extends ReceivedFile {
+  title: string;
+  study: DocumentContext;
+}
+
+export type ReadOutcome = { kind: 'verified'; manifest: Manifest; files: ReceivedFile[]; documents: ReceivedDocument[] } | { kind: 'quarantine'; reason: string };
 
 export interface ReadLimits {
   /** Parts of the multipart/mixed body. */
@@ -197,6 +203,7 @@ export async function readMixed(handle: FileHandle, range: Range, req: Pick<Read
   const parts = await findParts(handle, { start: range.start + entityHead.length, end: range.end }, checkBoundary(type.params.get('boundary')), req.limits.maxParts);
   let manifest: Manifest | undefined;
   const dicomParts: { name: string; body: Range }[] = [];
+  const pdfParts: { name: string; body: Range }[] = [];
   for (const part of parts) {
     const h = parseHeaders(await readRangeToBuffer(handle, { start: part.start, end: Math.min(part.end, part.start + maxHeaderBytes) }, maxHeaderBytes, 'part headers'));
     const partType = parseContentType(h.headers.get('content-type')).type;
@@ -207,31 +214,26 @@ export async function readMixed(handle: FileHandle, range: Range, req: Pick<Read
       const parsed = manifestSchema.safeParse(safeJson((await readRangeToBuffer(handle, body, smallPart * 16, 'manifest')).toString('utf8')));
       if (!parsed.success) return { kind: 'quarantine', reason: `invalid manifest: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
       manifest = parsed.data;
-    } else if (partType === 'application/dicom') {
-      if ((h.headers.get('content-transfer-encoding') ?? '').toLowerCase() !== 'base64') return { kind: 'quarantine', reason: 'a DICOM part is not base64' };
-      dicomParts.push({ name, body });
+    } else if (partType === 'application/dicom' || partType === 'application/pdf') {
+      if ((h.headers.get('content-transfer-encoding') ?? '').toLowerCase() !== 'base64') return { kind: 'quarantine', reason: `a ${partType === 'application/pdf' ? 'PDF' : 'DICOM'} part is not base64` };
+      (partType === 'application/pdf' ? pdfParts : dicomParts).push({ name, body });
     } else return { kind: 'quarantine', reason: `unexpected part ${partType}` };
   }
   if (manifest === undefined) return { kind: 'quarantine', reason: 'no manifest' };
-  const expected = new Map(manifest.files.map((f) => [f.name, f]));
-  if (expected.size !== manifest.files.length) return { kind: 'quarantine', reason: 'the manifest names a file twice' };
+  const listedDocuments = manifest.documents ?? [];
+  if (new Set(manifest.files.map((f) => f.name)).size !== manifest.files.length || new Set(listedDocuments.map((d) => d.name)).size !== listedDocuments.length) return { kind: 'quarantine', reason: 'the manifest names a file twice' };
   if (dicomParts.length !== manifest.files.length) return { kind: 'quarantine', reason: `the manifest lists ${manifest.files.length} files, the mail holds ${dicomParts.length}` };
+  if (pdfParts.length !== listedDocuments.length) return { kind: 'quarantine', reason: `the manifest lists ${listedDocuments.length} documents, the mail holds ${pdfParts.length}` };
   const filesDir = path.join(req.workDir, 'files');
   await mkdir(filesDir, { recursive: true });
-  const files: ReceivedFile[] = [];
-  for (const part of dicomParts) {
-    // The name is only looked up, never used as a path (it could hold ../): files are numbered by us.
-    const entry = expected.get(part.name);
-    if (entry === undefined) return { kind: 'quarantine', reason: 'a DICOM part is not in the manifest' };
-    expected.delete(part.name);
-    const file = path.join(filesDir, `${String(files.length).padStart(6, '0')}.dcm`);
+  const decoded = async (part: { name: string; body: Range }, entry: { size: number; sha256: string }, file: string): Promise<ReceivedFile | undefined> => {
     const sink = await fileSink(file);
     const hash = createHash('sha256');
     let size = 0;
     try {
       await decodeBase64Range(handle, part.body, async (chunk) => {
         size += chunk.length;
-        if (size > entry.size) throw new MimeError('a DICOM part is larger than the manifest says');
+        if (size > entry.size) throw new MimeError(`${part.name} is larger than the manifest says`);
         hash.update(chunk);
         await sink.write(chunk);
       });
@@ -239,10 +241,30 @@ export async function readMixed(handle: FileHandle, range: Range, req: Pick<Read
       await sink.close();
     }
     const sha256 = hash.digest('hex');
-    if (size !== entry.size || sha256 !== entry.sha256) return { kind: 'quarantine', reason: `${part.name} does not match the manifest (size or SHA-256)` };
-    files.push({ name: part.name, path: file, size, sha256 });
+    return size === entry.size && sha256 === entry.sha256 ? { name: part.name, path: file, size, sha256 } : undefined;
+  };
+  // Names are only looked up, never used as paths (they could hold ../): files are numbered by us.
+  const expected = new Map(manifest.files.map((f) => [f.name, f]));
+  const files: ReceivedFile[] = [];
+  for (const part of dicomParts) {
+    const entry = expected.get(part.name);
+    if (entry === undefined) return { kind: 'quarantine', reason: 'a DICOM part is not in the manifest' };
+    expected.delete(part.name);
+    const file = await decoded(part, entry, path.join(filesDir, `${String(files.length).padStart(6, '0')}.dcm`));
+    if (file === undefined) return { kind: 'quarantine', reason: `${part.name} does not match the manifest (size or SHA-256)` };
+    files.push(file);
   }
-  return { kind: 'verified', manifest, files };
+  const expectedDocuments = new Map(listedDocuments.map((d) => [d.name, d]));
+  const documents: ReceivedDocument[] = [];
+  for (const part of pdfParts) {
+    const entry = expectedDocuments.get(part.name);
+    if (entry === undefined) return { kind: 'quarantine', reason: 'a PDF part is not in the manifest' };
+    expectedDocuments.delete(part.name);
+    const file = await decoded(part, entry, path.join(filesDir, `doc-${String(documents.length).padStart(6, '0')}.pdf`));
+    if (file === undefined) return { kind: 'quarantine', reason: `${part.name} does not match the manifest (size or SHA-256)` };
+    documents.push({ ...file, title: entry.title, study: entry.study });
+  }
+  return { kind: 'verified', manifest, files, documents };
 }
 
 function safeJson(text: string): unknown {

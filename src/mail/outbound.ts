@@ -3,14 +3,16 @@ import { mkdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import type { Clock } from '../clock.ts';
-import { OutboundState, type ArchiveRepository, type Database, type MailRepository, type OutboundMail } from '../db/index.ts';
+import { OutboundState, type ArchiveRepository, type Database, type MailRepository, type OutboundDocument, type OutboundMail, type StoredInstance } from '../db/index.ts';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
 import type { JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
 import type { Mailbox } from './identity.ts';
 import { mailReceiptType, mailRouteType, mailSendType } from './job-types.ts';
 import { buildReceipt } from './receipt.ts';
-import { buildMessage, estimateMailSize } from './message-builder.ts';
+import { documentContextOf } from './document-context.ts';
+import { removeDocuments, removeSentDocuments, storeDocuments, type DocumentInput } from './documents.ts';
+import { buildMessage, estimateMailSize, type OutgoingDocument } from './message-builder.ts';
 import type { Partners, PinnedPartner } from './partners.ts';
 import { buildPgpMessage } from './pgp-builder.ts';
 import { buildPgpReceipt } from './pgp-receipt.ts';
@@ -32,11 +34,16 @@ export interface OutboundDeps {
   archiveDir: string;
   /** Where mails are built before sending (removed once sent). */
   outboxDir: string;
+  /** The relay's own directory: PDFs to send are kept under it until their mail is sent. */
+  mailDir: string;
   clock: Clock;
   log: Logger;
   /** Injected in tests; the real ones talk to the SMTP server. */
   smtp?: { send: typeof sendMailFile; maxSize: typeof serverMaxSize };
 }
+
+/** What a send is planned from: the PDFs (by their index in the request) and the instances. */
+type PlanItem = { kind: 'document'; index: number; size: number } | { kind: 'instance'; instance: StoredInstance; size: number };
 
 /** A send job's result when the mail is not sent (yet): the job layer retries or fails it. */
 export class SendFailure extends Error {
@@ -63,8 +70,11 @@ export class MailOutbound {
     return this.#deps.smtp ?? { send: sendMailFile, maxSize: serverMaxSize };
   }
 
-  /** Plans and queues the mails of a study to a partner; returns them. */
-  async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string; instances?: readonly string[] }): Promise<OutboundMail[]> {
+  /**
+   * Plans and queues the mails of a study to a partner, with the PDFs given (they go first, so in the
+   * first mail unless they need mails of their own); returns the mails.
+   */
+  async sendStudy(request: { studyInstanceUid: string; partner: string; trigger: 'api' | 'rule'; correlationId?: string; instances?: readonly string[]; documents?: readonly DocumentInput[] }): Promise<OutboundMail[]> {
     const { db, mail, archive, partners, log } = this.#deps;
     const { partner, format } = await partners.find(request.partner);
     const mailbox = this.#deps.mailboxes.get(partner.mailbox);
@@ -87,18 +97,26 @@ export class MailOutbound {
       // The server is not reachable now: plan with the partner's limit; the send jobs retry the connection.
       log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'could not ask the SMTP server for its size limit');
     }
-    const plan = planMails(instances, limit);
+    const documentInputs = request.documents ?? [];
+    const items: PlanItem[] = [
+      ...documentInputs.map((d, i) => ({ kind: 'document' as const, index: i, size: d.content.length })),
+      ...instances.map((instance) => ({ kind: 'instance' as const, instance, size: instance.size })),
+    ];
+    const plan = planMails(items, limit);
     for (const mail of plan.filter((m) => m.fragment)) {
-      const file = mail.files[0];
+      const item = mail.files[0];
+      const size = item?.size ?? 0;
+      const what = item?.kind === 'document' ? `document ${item.index + 1}` : `instance ${item?.instance.sopInstanceUid ?? ''}`;
       // Fragments carry a header block each; a set of more than maxFragments is refused by receivers.
-      if (estimateMailSize([file?.size ?? 0]) / Math.max(1, limit - 4096) > maxFragments) {
-        throw new GatewayError(ErrorCode.Invalid, `instance ${file?.sopInstanceUid ?? ''} (${file?.size ?? 0} bytes) needs more than ${maxFragments} message/partial fragments of at most ${limit} bytes`, { issues: [{ path: 'partner', message: `a single instance exceeds ${maxFragments} fragments of the mail size limit (${limit} bytes)` }] });
+      if (estimateMailSize([size]) / Math.max(1, limit - 4096) > maxFragments) {
+        throw new GatewayError(ErrorCode.Invalid, `${what} (${size} bytes) needs more than ${maxFragments} message/partial fragments of at most ${limit} bytes`, { issues: [{ path: 'partner', message: `a single file exceeds ${maxFragments} fragments of the mail size limit (${limit} bytes)` }] });
       }
     }
     const sendId = randomUUID();
+    const documents = await storeDocuments(this.#deps.mailDir, sendId, documentInputs);
     const now = this.#deps.clock.now().toISOString();
     const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
-    const ids = await db.write((tx) =>
+    const record = (tx: DatabaseSync): number[] =>
       plan.map((planned, i) => {
         const group = planned.files;
         const id = mail.insertOutbound(
@@ -113,7 +131,8 @@ export class MailOutbound {
             part: i + 1,
             parts: plan.length,
             fragmentLimit: planned.fragment ? limit : null,
-            instanceIds: group.map((g) => g.id),
+            instanceIds: group.flatMap((g) => (g.kind === 'instance' ? [g.instance.id] : [])),
+            documents: group.flatMap((g) => (g.kind === 'document' ? [documents[g.index] as OutboundDocument] : [])),
             messageId: `${sendId}.${i + 1}@${domain}`,
             trigger: request.trigger,
           },
@@ -122,9 +141,15 @@ export class MailOutbound {
         const job = this.#deps.jobs.enqueueInTransaction(tx, { type: mailSendType, payload: { outboundId: id }, correlationId: request.correlationId ?? sendId });
         mail.setOutboundJob(tx, id, job.id);
         return id;
-      }),
-    );
-    log.info({ sendId, partner: partner.name, mails: ids.length, instances: instances.length, trigger: request.trigger }, 'study queued for sending by e-mail');
+      });
+    let ids: number[];
+    try {
+      ids = await db.write(record);
+    } catch (err) {
+      await removeDocuments(this.#deps.mailDir, sendId);
+      throw err;
+    }
+    log.info({ sendId, partner: partner.name, mails: ids.length, instances: instances.length, documents: documents.length, trigger: request.trigger }, 'study queued for sending by e-mail');
     return ids.map((id) => mail.outbound(id) as OutboundMail);
   }
 
@@ -225,6 +250,14 @@ export class MailOutbound {
       if (instance === undefined) return fail({ kind: 'permanent', reason: 'an instance of this mail is no longer in the archive' });
       files.push({ path: path.join(this.#deps.archiveDir, instance.path), size: instance.size, sha256: instance.sha256 });
     }
+    let documents: OutgoingDocument[] = [];
+    if (row.documents.length > 0) {
+      const first = all.values().next().value;
+      if (first === undefined) return fail({ kind: 'permanent', reason: 'the study is no longer in the archive' });
+      // Who and what the PDFs belong to travels with them (inside the encryption), from the study's own header.
+      const study = documentContextOf(path.join(this.#deps.archiveDir, first.path));
+      documents = row.documents.map((d) => ({ path: path.join(this.#deps.mailDir, d.file), size: d.size, sha256: d.sha256, title: d.title, study }));
+    }
     await mkdir(this.#deps.outboxDir, { recursive: true });
     const file = path.join(this.#deps.outboxDir, `${outboundId}.eml`);
     let keep = false;
@@ -234,7 +267,7 @@ export class MailOutbound {
       const resume = row.fragmentLimit !== null && row.partialId !== null && (await stat(file).catch(() => null)) !== null;
       if (resume) size = (await stat(file)).size;
       else {
-        const common = { files, sendId: row.sendId, part: row.part, parts: row.parts, from: mailbox.config.address, to: row.recipient, messageId: row.messageId, date: clock.now(), outPath: file };
+        const common = { files, documents, sendId: row.sendId, part: row.part, parts: row.parts, from: mailbox.config.address, to: row.recipient, messageId: row.messageId, date: clock.now(), outPath: file };
         const built =
           found.format === 'openpgp'
             ? await buildPgpMessage({ ...common, signer: ourPgp as OpenPgpIdentity, recipient: found.key, config: found.config })
@@ -250,6 +283,7 @@ export class MailOutbound {
       }
       if (outcome.kind !== 'sent') return fail(outcome);
       mail.updateOutbound(outboundId, { state: OutboundState.Sent, size, smtpResponse: outcome.response, sentAt: clock.now().toISOString(), lastError: null, attempt: true }, clock.now().toISOString());
+      await removeSentDocuments(this.#deps.mailDir, row.documents).catch((err: unknown) => log.warn({ outboundId, err: (err as Error).message }, 'could not remove the sent PDFs'));
       log.info({ outboundId, partner: row.partnerName, part: row.part, parts: row.parts, size, fragments: mail.outbound(outboundId)?.fragments ?? undefined }, 'mail sent');
       return mail.outbound(outboundId) as OutboundMail;
     } catch (err) {

@@ -29,7 +29,7 @@ export async function buildPgpMessage(req: PgpBuildRequest): Promise<BuiltMessag
   const manifest = manifestOf(req);
   const hash = createHash('sha256');
   async function* content(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of mixedEntity(req.files, manifest, boundary())) {
+    for await (const chunk of mixedEntity(req, manifest, boundary())) {
       hash.update(chunk);
       yield chunk;
     }

@@ -26,6 +26,8 @@ export interface MailRelayDeps {
   dirs: { archive: string; mail: string };
   /** Imports one received DICOM file as a C-STORE would be stored (the archive store). */
   importFile: (file: string, source: { callingAeTitle: string; associationId: string }) => Promise<StoreOutcome>;
+  /** Written into the instances made of received PDFs. */
+  implementation: { classUid: string; versionName: string };
   clock: Clock;
   log: Logger;
   /** Tests replace the SMTP side. */
@@ -71,6 +73,7 @@ export class MailRelay {
       jobs: deps.jobs,
       archiveDir: deps.dirs.archive,
       outboxDir: path.join(deps.dirs.mail, 'outbox'),
+      mailDir: deps.dirs.mail,
       clock: deps.clock,
       log,
       ...(deps.smtp === undefined ? {} : { smtp: deps.smtp }),
@@ -85,6 +88,7 @@ export class MailRelay {
             mail: this.repository,
             partners: this.partners,
             importFile: deps.importFile,
+            implementation: deps.implementation,
             inboxDir: path.join(deps.dirs.mail, 'inbox'),
             workDir: path.join(deps.dirs.mail, 'work'),
             maxInboundBytes: deps.config.maxInboundMb * 1024 * 1024,

@@ -8,7 +8,8 @@ import { buildMessage } from '../../src/mail/message-builder.ts';
 import { readMailHeaders, readMessage, type ReadOutcome } from '../../src/mail/message-reader.ts';
 import { buildReceipt, readReceipt } from '../../src/mail/receipt.ts';
 import { makeMailCertificates } from '../support/mail-servers.ts';
-import { mixedContent, opensslCms, opensslMail } from '../support/mail-tools.ts';
+import { mixedContent, opensslCms, opensslMail, testDocumentStudy } from '../support/mail-tools.ts';
+import { tinyPdf } from '../../fixtures/pdf.ts';
 import { tempDir } from '../support/temp.ts';
 
 // Interop of the S/MIME layers with openssl, no mail servers: what we build, openssl decrypts and
@@ -25,10 +26,18 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const key = (file: string) => createPrivateKey(readFileSync(file));
 const cert = (file: string) => cmsCertificate(readFileSync(file));
 
-async function build(name: string, options: { recipient?: string } = {}): Promise<string> {
+const pdfs = [tinyPdf('report'), tinyPdf('referral letter')];
+const pdfPaths = pdfs.map((f, i) => {
+  const p = path.join(dir, `doc-${i}.pdf`);
+  writeFileSync(p, f);
+  return p;
+});
+
+async function build(name: string, options: { recipient?: string; documents?: boolean } = {}): Promise<string> {
   const outPath = path.join(dir, `${name}.eml`);
   await buildMessage({
     files: files.map((f, i) => ({ path: filePaths[i] as string, size: f.length, sha256: sha(f) })),
+    ...(options.documents === true ? { documents: pdfs.map((f, i) => ({ path: pdfPaths[i] as string, size: f.length, sha256: sha(f), title: `Befund ${i + 1}`, study: testDocumentStudy })) } : {}),
     sendId: 'send-1',
     part: 1,
     parts: 1,
@@ -99,6 +108,27 @@ describe('S/MIME interop with openssl', () => {
     assertFiles(await read(mailOf(mixedContent(files), { stream: true })));
   });
 
+  test('PDF documents: application/pdf parts openssl sees as they were sent; read back with their title and study', async () => {
+    const mail = await build('with-documents', { documents: true });
+    const decrypted = path.join(dir, 'with-documents.dec');
+    opensslCms(['-decrypt', '-in', mail, '-recip', certs.smimeB.cert, '-inkey', certs.smimeB.key, '-out', decrypted]);
+    const content = opensslCms(['-verify', '-in', decrypted, '-CAfile', certs.ca.cert]).toString('latin1');
+    // A partner's mail client shows the PDFs as attachments: base64 parts of their own type.
+    const parts = [...content.matchAll(/Content-Type: application\/pdf; name="(DOC\d{6}\.pdf)"\r?\nContent-Transfer-Encoding: base64\r?\nContent-Disposition: attachment; filename="DOC\d{6}\.pdf"\r?\n\r?\n([A-Za-z0-9+/=\r\n]+)/g)];
+    assert.deepEqual(parts.map((m) => m[1]), ['DOC000001.pdf', 'DOC000002.pdf']);
+    parts.forEach((m, i) => assert.ok(Buffer.from(m[2] as string, 'base64').equals(pdfs[i] as Buffer), `PDF ${i} differs`));
+    const outcome = await read(mail);
+    assert.equal(outcome.kind, 'verified', JSON.stringify(outcome));
+    if (outcome.kind !== 'verified') return;
+    assertFiles(outcome);
+    assert.deepEqual(outcome.documents.map((d) => [d.title, d.study.patientName, d.study.studyInstanceUid]), [['Befund 1', 'Müller^Jürgen', testDocumentStudy.studyInstanceUid], ['Befund 2', 'Müller^Jürgen', testDocumentStudy.studyInstanceUid]]);
+    outcome.documents.forEach((d, i) => assert.ok(readFileSync(d.path).equals(pdfs[i] as Buffer)));
+    // Made by openssl, as another program would send them: accepted the same.
+    const other = await read(mailOf(mixedContent(files, { pdfs })));
+    assert.equal(other.kind, 'verified', JSON.stringify(other));
+    if (other.kind === 'verified') assert.deepEqual(other.documents.map((d) => readFileSync(d.path)), pdfs);
+  });
+
   test('refusals: each with its reason, no files', async () => {
     const cases: { name: string; mail: () => Promise<string> | string; partner?: string | null; now?: Date; maxParts?: number; reason: RegExp }[] = [
       { name: 'signed by someone else', mail: () => mailOf(mixedContent(files), { signer: certs.smimeOther }), reason: /certificate other than the partner's|unknown signer/ },
@@ -113,6 +143,10 @@ describe('S/MIME interop with openssl', () => {
       // Hostile mail: a part name that is a path, more parts than allowed, a multipart without its end.
       { name: 'path in a part name', mail: () => mailOf(mixedContent(files).replace(/IM000001\.dcm/g, '../../IM000001.dcm')), reason: /invalid manifest: files\.0\.name/ },
       { name: 'too many parts', mail: () => mailOf(mixedContent(files)), maxParts: 3, reason: /more than 3 parts/ },
+      { name: 'a PDF the manifest does not list', mail: () => mailOf(mixedContent(files, { pdfs, manifestDocuments: [] })), reason: /lists 0 documents, the mail holds 2/ },
+      { name: 'a PDF that differs from the manifest', mail: () => mailOf(mixedContent(files, { pdfs: [pdfs[0] as Buffer], manifestDocuments: [{ name: 'DOC000001.pdf', size: (pdfs[0] as Buffer).length, sha256: sha(randomBytes(4)), title: 'x', study: testDocumentStudy }] })), reason: /DOC000001\.pdf does not match the manifest/ },
+      { name: 'a PDF named as a path', mail: () => mailOf(mixedContent(files, { pdfs }).replace(/DOC000001\.pdf/g, '../DOC000001.pdf')), reason: /invalid manifest: documents\.0\.name/ },
+      { name: 'a document study without a UID', mail: () => mailOf(mixedContent(files, { manifestDocuments: [{ name: 'DOC000001.pdf', size: 1, sha256: sha(Buffer.from('x')), title: 'x', study: { ...testDocumentStudy, studyInstanceUid: 'not a uid' } }], pdfs: [Buffer.from('x')] })), reason: /invalid manifest: documents\.0\.study\.studyInstanceUid/ },
       { name: 'no closing boundary', mail: () => mailOf(mixedContent(files).replace('--XyZ--', '--XyZ-')), reason: /boundary/ },
       {
         name: 'tampered body',

@@ -312,6 +312,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       {
         mailbox: box as NonNullable<typeof box>,
         openpgp: new Map(),
+        implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
         partials: new MailPartialRepository(db),
         partialTimeoutMs: 3_600_000,
         mail: repository,
@@ -608,6 +609,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       {
         mailbox: box as NonNullable<typeof box>,
         openpgp: new Map(),
+        implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
         partials,
         partialTimeoutMs: 3_600_000,
         mail: repository,
@@ -690,6 +692,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       {
         mailbox: box as NonNullable<typeof box>,
         openpgp: new Map(),
+        implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
         partials: new MailPartialRepository(db),
         partialTimeoutMs: 3_600_000,
         mail: repository,

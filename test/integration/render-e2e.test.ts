@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { greyPattern, makeImage, packGrey, testUid, ultrasoundMultiframeStorage } from '../../fixtures/images.ts';
 import { makeInstance } from '../../fixtures/instances.ts';
 import { ffprobe } from '../../fixtures/video.ts';
+import { tinyPdf } from '../../fixtures/pdf.ts';
 import { WorkerProcess } from '../../src/worker.ts';
 import { dump2dcm, runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
@@ -33,14 +34,6 @@ async function rendered(gw: RunningGateway, sop: string): Promise<DerivedListing
       return body.renderedAt === null ? undefined : body;
     },
     { what: `the rendering of ${sop}`, timeoutMs: 60_000, intervalMs: 50 },
-  );
-}
-
-/** A one-page PDF, written by hand (no PDF library needed for a fixture). */
-function tinyPdf(): Buffer {
-  return Buffer.from(
-    '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
-    'latin1',
   );
 }
 

@@ -13,7 +13,8 @@ import { waitFor } from './wait.ts';
  * and Dovecot (POP3S, client certificate required), on free ports, delivering to and serving Maildirs
  * in a temp dir, with a CA and certificates the test makes. Postfix insists on `/etc/postfix`
  * (GUIDE): its main.cf and master.cf are written there and the originals put back on stop, so only
- * one test file may run Postfix at a time (all mail server tests live in one file).
+ * one test file may run Postfix at a time (all mail server tests live in one file), and runs on one
+ * machine wait for each other (`machineLock`).
  */
 
 /** The uid/gid the Maildirs belong to (virtual delivery refuses root). */
@@ -100,6 +101,21 @@ function portOpen(port: number): Promise<boolean> {
 
 const postfixFiles = ['/etc/postfix/main.cf', '/etc/postfix/master.cf'];
 
+/**
+ * Postfix's configuration is machine-wide, so two test runs on one machine (two checkouts, or the
+ * benchmark beside the tests) take turns: `flock` holds the lock for as long as its `cat` reads our
+ * pipe, which ends when we release it or when this process dies, however it dies.
+ */
+async function machineLock(file = '/tmp/dicom-gateway-postfix.lock'): Promise<() => void> {
+  const holder = spawn('flock', [file, '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('error', reject);
+    holder.once('exit', (code) => reject(new Error(`flock ${file} exited with ${code}`)));
+  });
+  return () => holder.stdin.end();
+}
+
 /** Postfix daemons as master.cf lists them, all without chroot (a hand-started Postfix has no populated chroot). */
 const masterServices = [
   'pickup unix n - n 60 1 pickup',
@@ -136,6 +152,8 @@ const masterServices = [
 export async function startMailServers(certs: MailCertificates, options: { messageSizeLimit?: number; dir?: string } = {}): Promise<MailServers> {
   // A given directory (the benchmark's): the caller stops the servers, no node:test hook does.
   const standalone = options.dir !== undefined;
+  // Taken first: the free ports are chosen once it is ours.
+  const unlock = await machineLock();
   const dir = options.dir ?? tempDir('gw-mail-servers-');
   mkdirSync(dir, { recursive: true });
   // The daemons' own users (dovecot, nobody) must reach the password file and the Maildirs.
@@ -206,6 +224,7 @@ export async function startMailServers(certs: MailCertificates, options: { messa
   try {
     execFileSync('postfix', ['check'], { stdio: 'pipe' });
   } catch (err) {
+    unlock();
     throw new Error(`postfix check: ${(err as { stderr?: Buffer }).stderr?.toString() ?? err}`);
   }
   // The master in the foreground, as our child: stopping the test stops it.
@@ -294,6 +313,7 @@ service stats {
       if (existsSync(`${file}.gw-test-backup`)) renameSync(`${file}.gw-test-backup`, file);
       else if (file.endsWith('main.cf')) rmSync(file, { force: true });
     }
+    unlock();
   };
   if (!standalone) after(stop);
   try {

@@ -12,12 +12,32 @@ export function opensslCms(args: readonly string[]): Buffer {
   }
 }
 
+/** The study a PDF of a test mail belongs to, as the manifest carries it. */
+export const testDocumentStudy = {
+  patientName: 'Müller^Jürgen',
+  patientId: 'PAT-PDF-1',
+  issuerOfPatientId: '',
+  patientBirthDate: '19700101',
+  patientSex: 'M',
+  studyInstanceUid: '1.2.826.0.1.3680043.2.1125.77.900',
+  studyDate: '20261122',
+  studyTime: '101500',
+  accessionNumber: 'ACC-PDF',
+  studyId: '1',
+  referringPhysicianName: 'Dr^Weiss',
+  studyDescription: 'Befund',
+};
+
 /**
  * The content our relay expects, written as another program would: multipart/mixed with a manifest
- * and base64 `application/dicom` parts, LF line ends (openssl canonicalizes when signing).
- * `manifestFiles` overrides what the manifest lists (to make it lie).
+ * and base64 `application/dicom` parts (and `application/pdf` ones for `pdfs`), LF line ends (openssl
+ * canonicalizes when signing). `manifestFiles` and `manifestDocuments` override what the manifest
+ * lists (to make it lie).
  */
-export function mixedContent(files: readonly Buffer[], options: { manifestFiles?: { name: string; size: number; sha256: string }[]; set?: { sendId: string; part: number; parts: number } } = {}): string {
+export function mixedContent(
+  files: readonly Buffer[],
+  options: { manifestFiles?: { name: string; size: number; sha256: string }[]; set?: { sendId: string; part: number; parts: number }; pdfs?: readonly Buffer[]; manifestDocuments?: unknown[] } = {},
+): string {
   const names = files.map((_, i) => `IM${String(i + 1).padStart(6, '0')}.dcm`);
   const manifest = {
     format: 'dicom-gateway-mail/1',
@@ -25,8 +45,12 @@ export function mixedContent(files: readonly Buffer[], options: { manifestFiles?
     part: options.set?.part ?? 1,
     parts: options.set?.parts ?? 1,
     files: options.manifestFiles ?? files.map((f, i) => ({ name: names[i], size: f.length, sha256: createHash('sha256').update(f).digest('hex') })),
+    ...(options.pdfs === undefined && options.manifestDocuments === undefined
+      ? {}
+      : { documents: options.manifestDocuments ?? (options.pdfs ?? []).map((f, i) => ({ name: `DOC${String(i + 1).padStart(6, '0')}.pdf`, size: f.length, sha256: createHash('sha256').update(f).digest('hex'), title: `Befund ${i + 1}`, study: testDocumentStudy })) }),
   };
-  const parts = files.map((f, i) => `--XyZ\nContent-Type: application/dicom; name="${names[i]}"\nContent-Transfer-Encoding: base64\n\n${(f.toString('base64').match(/.{1,76}/g) ?? []).join('\n')}\n`);
+  const part = (type: string, name: string, f: Buffer): string => `--XyZ\nContent-Type: ${type}; name="${name}"\nContent-Transfer-Encoding: base64\n\n${(f.toString('base64').match(/.{1,76}/g) ?? []).join('\n')}\n`;
+  const parts = [...files.map((f, i) => part('application/dicom', names[i] as string, f)), ...(options.pdfs ?? []).map((f, i) => part('application/pdf', `DOC${String(i + 1).padStart(6, '0')}.pdf`, f))];
   return `Content-Type: multipart/mixed; boundary="XyZ"\n\n--XyZ\nContent-Type: application/json; name="manifest.json"\n\n${JSON.stringify(manifest)}\n${parts.join('')}--XyZ--\n`;
 }
 

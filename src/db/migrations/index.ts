@@ -9,6 +9,7 @@ import { records } from './0008-records.ts';
 import { mail } from './0009-mail.ts';
 import { mailInterop } from './0010-mail-interop.ts';
 import { anonymousPatients } from './0011-anonymous-patients.ts';
+import { mailDocuments } from './0012-mail-documents.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -22,4 +23,4 @@ export interface Migration {
   foreignKeysOff?: boolean;
 }
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, mailInterop, anonymousPatients];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, mailInterop, anonymousPatients, mailDocuments];
