@@ -26,7 +26,7 @@ export const testDocumentStudy = {
   studyId: '1',
   referringPhysicianName: 'Dr^Weiss',
   studyDescription: 'Befund',
-};
+} as const;
 
 /**
  * The content our relay expects, written as another program would: multipart/mixed with a manifest
