@@ -160,65 +160,6 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.ok(acknowledged['acknowledgedAt'] !== null);
   });
 
-  test('PDF documents sent with a study arrive at B as Encapsulated PDF instances of the study; bad attachments are named, nothing queued', async () => {
-    const study = `${uidBase}.20`;
-    await storeStudy(siteA, study, 2);
-    const pdf = tinyPdf('Befund vom 22.11.');
-    const send = (body: unknown) => siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify(body) });
-    // Every wrong field named; nothing queued, nothing kept.
-    const shape = await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: '', contentBase64: 'x' }, { title: 'ok' }] }), 400);
-    assert.deepEqual((shape['errors'] as { path: string }[]).map((e) => e.path).sort(), ['attachments[0].title', 'attachments[1].contentBase64']);
-    const content = await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: 'a', contentBase64: 'not base64!' }, { title: 'b', contentBase64: Buffer.from('plain text').toString('base64') }, { title: 'c', contentBase64: pdf.toString('base64') }] }), 400);
-    assert.deepEqual((content['errors'] as { path: string; message: string }[]).map((e) => `${e.path}: ${e.message}`), ['attachments[0].contentBase64: not base64', 'attachments[1].contentBase64: not a PDF (it does not start with %PDF-)']);
-    assert.equal(((await json(await siteA.api(`/api/v1/mail/messages?study=${study}`), 200))['items'] as unknown[]).length, 0);
-
-    const [queued] = (await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: 'Befund Müller', contentBase64: pdf.toString('base64') }] }), 202))['items'] as (Mail & { sendId: string; documents: { title: string; size: number }[] })[];
-    assert.deepEqual(queued?.documents.map((d) => [d.title, d.size]), [['Befund Müller', pdf.length]]);
-    const [mail] = await sentMails(siteA, study, 1);
-    assert.equal(mail?.state, 'sent', JSON.stringify(mail));
-    // Kept until sent, then removed.
-    await waitFor(() => !existsSync(path.join(siteA.config.dataDir, 'mail', 'documents', queued?.sendId ?? '')), { timeoutMs: 10_000, what: 'the sent PDF removed at A' });
-    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
-    assert.doesNotMatch(readFileSync(servers.mails(servers.accounts.b)[0] as string, 'latin1'), /Befund|M\xfcller|Müller|%PDF/);
-
-    await poll(siteB);
-    const [got] = await received(siteB);
-    assert.equal(got?.state, 'imported', JSON.stringify(got));
-    assert.equal(got?.stored, 3, 'two images and the PDF');
-    const docSop = nameBasedUid(`dicom-gateway/mail-document/${study}/${createHash('sha256').update(pdf).digest('hex')}`);
-    const instance = await json(await siteB.api(`/api/v1/instances/${docSop}`), 200);
-    assert.equal(instance['sopClassUid'], '1.2.840.10008.5.1.4.1.1.104.1');
-    const series = (await json(await siteB.api(`/api/v1/studies/${study}/series`), 200))['items'] as { modality: string }[];
-    assert.deepEqual(series.map((x) => x.modality).sort(), ['CT', 'DOC']);
-    // DCMTK reads the very PDF back out, under the patient and study of the images.
-    const file = await archivedFile(siteB, docSop);
-    const extracted = path.join(tempDir('gw-mail-pdf-'), 'out.pdf');
-    assert.equal((await runTool('dcm2pdf', [file, extracted])).code, 0);
-    assert.ok(readFileSync(extracted).equals(pdf));
-    const dump = (await runTool('dcmdump', ['+U8', file])).output;
-    assert.match(dump, /\(0010,0010\) PN \[Müller\^Jürgen\]/);
-    assert.match(dump, /\(0010,0020\) LO \[PAT-1\]/);
-    assert.match(dump, /\(0008,0050\) SH \[ACC123\]/);
-    assert.match(dump, /\(0042,0010\) ST \[Befund Müller\]/);
-    // Rendering takes the PDF out for the patient record, as for any Encapsulated PDF.
-    const derived = await waitFor(
-      async () => {
-        const listing = (await json(await siteB.api(`/api/v1/instances/${docSop}/derived`), 200)) as { items: { mediaType: string; href: string }[] };
-        return listing.items.find((f) => f.mediaType === 'application/pdf');
-      },
-      { timeoutMs: 30_000, what: 'the PDF rendered at B' },
-    );
-    assert.ok(Buffer.from(await (await siteB.api(derived.href.replace(/^\/api\/v1/, '/api/v1'))).arrayBuffer()).equals(pdf));
-
-    // The same PDF again: the same instance, a duplicate, not a second copy.
-    await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: 'Befund Müller', contentBase64: pdf.toString('base64') }] }), 202);
-    await sentMails(siteA, study, 2);
-    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
-    await poll(siteB);
-    const [again] = await received(siteB);
-    assert.deepEqual([again?.state, again?.stored, again?.duplicates], ['imported', 0, 3]);
-  });
-
   test('a study over the partner limit is split by whole files; each mail arrives and imports', async () => {
     const study = `${uidBase}.2`;
     await json(await siteA.api('/api/v1/mail/partners/Teleradiologie%20B', { method: 'PUT', body: JSON.stringify({ name: 'Teleradiologie B', address: 'b@partner-b.test', certificate: pem(certs.smimeB.cert), mailbox: 'main', maxMailMb: 0.2 }) }), 200);
@@ -854,5 +795,63 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       // What C sent waits in B's Maildir: later tests count B's mails.
       for (const file of servers.mails(servers.accounts.b)) if (!before.has(file)) rmSync(file, { force: true });
     }
+  });
+  test('PDF documents sent with a study arrive at B as Encapsulated PDF instances of the study; bad attachments are named, nothing queued', async () => {
+    const study = `${uidBase}.70`;
+    await storeStudy(siteA, study, 2);
+    const pdf = tinyPdf('Befund vom 22.11.');
+    const send = (body: unknown) => siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify(body) });
+    // Every wrong field named; nothing queued, nothing kept.
+    const shape = await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: '', contentBase64: 'x' }, { title: 'ok' }] }), 400);
+    assert.deepEqual((shape['errors'] as { path: string }[]).map((e) => e.path).sort(), ['attachments[0].title', 'attachments[1].contentBase64']);
+    const content = await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: 'a', contentBase64: 'not base64!' }, { title: 'b', contentBase64: Buffer.from('plain text').toString('base64') }, { title: 'c', contentBase64: pdf.toString('base64') }] }), 400);
+    assert.deepEqual((content['errors'] as { path: string; message: string }[]).map((e) => `${e.path}: ${e.message}`), ['attachments[0].contentBase64: not base64', 'attachments[1].contentBase64: not a PDF (it does not start with %PDF-)']);
+    assert.equal(((await json(await siteA.api(`/api/v1/mail/messages?study=${study}`), 200))['items'] as unknown[]).length, 0);
+
+    const [queued] = (await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: 'Befund Müller', contentBase64: pdf.toString('base64') }] }), 202))['items'] as (Mail & { sendId: string; documents: { title: string; size: number }[] })[];
+    assert.deepEqual(queued?.documents.map((d) => [d.title, d.size]), [['Befund Müller', pdf.length]]);
+    const [mail] = await sentMails(siteA, study, 1);
+    assert.equal(mail?.state, 'sent', JSON.stringify(mail));
+    // Kept until sent, then removed.
+    await waitFor(() => !existsSync(path.join(siteA.config.dataDir, 'mail', 'documents', queued?.sendId ?? '')), { timeoutMs: 10_000, what: 'the sent PDF removed at A' });
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+    assert.doesNotMatch(readFileSync(servers.mails(servers.accounts.b)[0] as string, 'latin1'), /Befund|M\xfcller|Müller|%PDF/);
+
+    await poll(siteB);
+    const [got] = await received(siteB);
+    assert.equal(got?.state, 'imported', JSON.stringify(got));
+    assert.equal(got?.stored, 3, 'two images and the PDF');
+    const docSop = nameBasedUid(`dicom-gateway/mail-document/${study}/${createHash('sha256').update(pdf).digest('hex')}`);
+    const instance = await json(await siteB.api(`/api/v1/instances/${docSop}`), 200);
+    assert.equal(instance['sopClassUid'], '1.2.840.10008.5.1.4.1.1.104.1');
+    const series = (await json(await siteB.api(`/api/v1/studies/${study}/series`), 200))['items'] as { modality: string }[];
+    assert.deepEqual(series.map((x) => x.modality).sort(), ['CT', 'DOC']);
+    // DCMTK reads the very PDF back out, under the patient and study of the images.
+    const file = await archivedFile(siteB, docSop);
+    const extracted = path.join(tempDir('gw-mail-pdf-'), 'out.pdf');
+    assert.equal((await runTool('dcm2pdf', [file, extracted])).code, 0);
+    assert.ok(readFileSync(extracted).equals(pdf));
+    const dump = (await runTool('dcmdump', ['+U8', file])).output;
+    assert.match(dump, /\(0010,0010\) PN \[Müller\^Jürgen\]/);
+    assert.match(dump, /\(0010,0020\) LO \[PAT-1\]/);
+    assert.match(dump, /\(0008,0050\) SH \[ACC123\]/);
+    assert.match(dump, /\(0042,0010\) ST \[Befund Müller\]/);
+    // Rendering takes the PDF out for the patient record, as for any Encapsulated PDF.
+    const derived = await waitFor(
+      async () => {
+        const listing = (await json(await siteB.api(`/api/v1/instances/${docSop}/derived`), 200)) as { items: { mediaType: string; href: string }[] };
+        return listing.items.find((f) => f.mediaType === 'application/pdf');
+      },
+      { timeoutMs: 30_000, what: 'the PDF rendered at B' },
+    );
+    assert.ok(Buffer.from(await (await siteB.api(derived.href.replace(/^\/api\/v1/, '/api/v1'))).arrayBuffer()).equals(pdf));
+
+    // The same PDF again: the same instance, a duplicate, not a second copy.
+    await json(await send({ partner: 'Teleradiologie B', attachments: [{ title: 'Befund Müller', contentBase64: pdf.toString('base64') }] }), 202);
+    await sentMails(siteA, study, 2);
+    await waitFor(() => servers.mails(servers.accounts.b).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+    await poll(siteB);
+    const [again] = await received(siteB);
+    assert.deepEqual([again?.state, again?.stored, again?.duplicates], ['imported', 0, 3]);
   });
 });
