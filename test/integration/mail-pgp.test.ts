@@ -13,7 +13,8 @@ import { pgpConfig, strictAllowance, type LegacyAllowance } from '../../src/mail
 import { readPgpMessage } from '../../src/mail/pgp-reader.ts';
 import type { MailboxConfig } from '../../src/mail/identity.ts';
 import { armoredOf, GpgHome, pgpMimeMail } from '../support/gpg.ts';
-import { mixedContent } from '../support/mail-tools.ts';
+import { mixedContent, testDocumentStudy } from '../support/mail-tools.ts';
+import { tinyPdf } from '../../fixtures/pdf.ts';
 import { tempDir } from '../support/temp.ts';
 
 // Interop of the OpenPGP (PGP/MIME) path with GnuPG, no mail servers: what we build, gpg decrypts
@@ -128,6 +129,16 @@ describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
   test('a PGP/MIME mail made with gpg --sign --encrypt is accepted, files byte-identical', async () => {
     const mail = gpgMail(partnerHome, ['--sign', '--encrypt', '-r', ourFpr, '-u', partnerFpr], mixedContent(files), ['X-TELEMEDICINE-SET-ID: openssl-made', 'X-TELEMEDICINE-PART: 1', 'X-TELEMEDICINE-PARTS: 1']);
     await assertFiles(await read(mail));
+  });
+
+  test('PDF documents in a PGP/MIME mail made with gpg are read with their title and study', async () => {
+    const pdfs = [tinyPdf('pgp report')];
+    const mail = gpgMail(partnerHome, ['--sign', '--encrypt', '-r', ourFpr, '-u', partnerFpr], mixedContent(files, { pdfs }));
+    const outcome = await read(mail);
+    await assertFiles(outcome);
+    if (outcome.kind !== 'verified') return;
+    assert.deepEqual(outcome.documents.map((d) => [d.title, d.study.patientId]), [['Befund 1', testDocumentStudy.patientId]]);
+    assert.ok((await readFile(outcome.documents[0]?.path as string)).equals(pdfs[0] as Buffer));
   });
 
   test('refusals: each quarantined with its reason', async () => {
