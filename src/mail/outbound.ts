@@ -17,7 +17,7 @@ import type { Partners, PinnedPartner } from './partners.ts';
 import { buildPgpMessage } from './pgp-builder.ts';
 import { buildPgpReceipt } from './pgp-receipt.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
-import { sendMailFile, serverMaxSize, type SmtpOutcome } from './smtp.ts';
+import { probeServer, sendMailFile, type SmtpOutcome } from './smtp.ts';
 import { planMails } from './split.ts';
 import { maxFragments } from './partial-assembly.ts';
 import { writeFragments } from './partial-split.ts';
@@ -39,7 +39,7 @@ export interface OutboundDeps {
   clock: Clock;
   log: Logger;
   /** Injected in tests; the real ones talk to the SMTP server. */
-  smtp?: { send: typeof sendMailFile; maxSize: typeof serverMaxSize };
+  smtp?: { send: typeof sendMailFile; probe: typeof probeServer };
 }
 
 /** What a send is planned from: the PDFs (by their index in the request) and the instances. */
@@ -61,13 +61,20 @@ export class SendFailure extends Error {
  */
 export class MailOutbound {
   readonly #deps: OutboundDeps;
+  /** Our SMTP servers' certificates (PEM) by mailbox, as last seen when planning a send. */
+  readonly #serverCertificates = new Map<string, string>();
 
   constructor(deps: OutboundDeps) {
     this.#deps = deps;
   }
 
+  /** The SMTP server's certificate of a mailbox as last seen (PEM), for the expiry report. */
+  serverCertificate(mailbox: string): string | undefined {
+    return this.#serverCertificates.get(mailbox);
+  }
+
   get #smtp() {
-    return this.#deps.smtp ?? { send: sendMailFile, maxSize: serverMaxSize };
+    return this.#deps.smtp ?? { send: sendMailFile, probe: probeServer };
   }
 
   /**
@@ -91,8 +98,9 @@ export class MailOutbound {
     }
     let limit = partner.maxMailBytes;
     try {
-      const serverLimit = await this.#smtp.maxSize(mailbox);
-      if (serverLimit !== null) limit = Math.min(limit, serverLimit);
+      const probe = await this.#smtp.probe(mailbox);
+      if (probe.maxSize !== null) limit = Math.min(limit, probe.maxSize);
+      if (probe.certificate !== null) this.#serverCertificates.set(mailbox.config.name, probe.certificate);
     } catch (err) {
       // The server is not reachable now: plan with the partner's limit; the send jobs retry the connection.
       log.warn({ mailbox: mailbox.config.name, err: (err as Error).message }, 'could not ask the SMTP server for its size limit');

@@ -145,7 +145,7 @@ export class MailRelay {
     return this.repository.unacknowledgedBefore(new Date(this.#deps.clock.now().getTime() - this.#deps.config.receiptTimeoutHours * 3_600_000).toISOString());
   }
 
-  /** Every certificate the relay relies on, with its expiry: ours, the CAs, the partners', the POP3 servers' as last seen. */
+  /** Every certificate the relay relies on, with its expiry: ours, the CAs, the partners', the POP3 and SMTP servers' as last seen. */
   certificates(): CertificateExpiry[] {
     const now = this.#deps.clock.now();
     const days = this.#deps.config.expiryWarningDays;
@@ -156,6 +156,8 @@ export class MailRelay {
       for (const c of certificatesOfPem(m.tls.ca)) out.push(expiryOf(`mailbox ${m.config.name}: CA`, c, now, days));
       const server = this.inboxes.get(m.config.name)?.report().serverCertificate;
       if (server !== null && server !== undefined) out.push(expiryOf(`mailbox ${m.config.name}: POP3 server ${m.config.pop3.host}`, new X509Certificate(server), now, days));
+      const smtp = this.outbound.serverCertificate(m.config.name);
+      if (smtp !== undefined) out.push(expiryOf(`mailbox ${m.config.name}: SMTP server ${m.config.smtp.host}`, new X509Certificate(smtp), now, days));
     }
     const pgp = (owner: string, armored: string): void => {
       const known = this.#pgpExpiry.get(armored);

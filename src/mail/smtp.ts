@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import nodemailer from 'nodemailer';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Mailbox } from './identity.ts';
@@ -58,20 +60,30 @@ export async function sendMailFile(mailbox: Mailbox, file: string, recipient: st
   }
 }
 
+/** What a probe of our SMTP server found: the largest mail it takes, and its certificate. */
+export interface SmtpProbe {
+  /** EHLO SIZE, or null when the server names none. */
+  maxSize: number | null;
+  /** The server's certificate as presented over TLS (PEM), for the expiry report. */
+  certificate: string | null;
+}
+
 /**
- * The largest mail the server takes (EHLO SIZE), or null when it names none. Connects as a send
- * would (TLS and client certificate included) and quits.
+ * Connects as a send would (TLS and client certificate included), reads what the server announces
+ * and presents, and quits.
  */
-export async function serverMaxSize(mailbox: Mailbox): Promise<number | null> {
+export async function probeServer(mailbox: Mailbox): Promise<SmtpProbe> {
   const connection = new SMTPConnection(connectionOptions(mailbox));
   try {
     await new Promise<void>((resolve, reject) => {
       connection.once('error', reject);
       connection.connect(() => resolve());
     });
-    // nodemailer reads SIZE from the EHLO answer but does not publish it.
-    const size = (connection as unknown as { _maxAllowedSize?: number })._maxAllowedSize;
-    return typeof size === 'number' && size > 0 ? size : null;
+    // nodemailer reads SIZE from the EHLO answer but does not publish it; the socket is TLS by now.
+    const internals = connection as unknown as { _maxAllowedSize?: number; _socket?: Partial<TLSSocket> };
+    const size = internals._maxAllowedSize;
+    const raw = internals._socket?.getPeerCertificate?.()?.raw;
+    return { maxSize: typeof size === 'number' && size > 0 ? size : null, certificate: raw === undefined ? null : new X509Certificate(raw).toString() };
   } finally {
     connection.quit();
   }

@@ -18,7 +18,7 @@ import { loadMailboxes } from '../../src/mail/identity.ts';
 import { MailInbox } from '../../src/mail/inbox.ts';
 import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
-import { serverMaxSize } from '../../src/mail/smtp.ts';
+import { probeServer } from '../../src/mail/smtp.ts';
 import { writeFragments } from '../../src/mail/partial-split.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
@@ -166,7 +166,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     // The server's own limit (EHLO SIZE: Postfix's message_size_limit), read over STARTTLS with our client certificate; the smaller limit wins.
     const box = siteA.gateway.mail?.mailboxes.get('main');
     assert.ok(box !== undefined);
-    assert.equal(await serverMaxSize(box), 200 * 1024 * 1024);
+    assert.equal((await probeServer(box)).maxSize, 200 * 1024 * 1024);
     try {
       const sops = await storeStudy(siteA, study, 5); // about 41 KB each, 77 KB in a mail: two per 200 KB mail
       const queued = (await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202))['items'] as Mail[];
@@ -288,6 +288,8 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.deepEqual((wrongMailbox['errors'] as { path: string }[]).map((e) => e.path).sort(), ['certificate', 'mailbox']);
     const { items } = (await json(await siteA.api('/api/v1/mail/certificates'), 200)) as { items: { owner: string; status: string; daysLeft: number }[] };
     assert.ok(items.some((c) => c.owner === 'partner Teleradiologie B'));
+    // The servers' certificates as last seen: POP3 when polled, SMTP when a send was planned.
+    assert.ok(items.some((c) => c.owner === 'mailbox main: SMTP server 127.0.0.1'), JSON.stringify(items.map((c) => c.owner)));
     // The test certificates are valid for two days: every one is within the 30-day warning.
     assert.ok(items.every((c) => c.status === 'expiring'), JSON.stringify(items));
     const health = await json(await fetch(`${siteA.baseUrl}/healthz`), 200);
