@@ -10,7 +10,7 @@ export interface MailPartner {
   certificate: string;
   openpgpKey: string | null;
   /** Exceptions to the strict OpenPGP rules granted to this partner. */
-  legacy: { sha1: boolean; oldKeyTypes: boolean };
+  legacy: { sha1: boolean; oldKeyTypes: boolean; inlinePgp: boolean };
   mailbox: string;
   maxMailBytes: number;
   routes: { devices: string[]; modalities: string[] };
@@ -108,6 +108,8 @@ export interface ReceivedSet {
 
 type Row = Record<string, unknown>;
 
+const noLegacy: MailPartner['legacy'] = { sha1: false, oldKeyTypes: false, inlinePgp: false };
+
 function toPartner(r: Row): MailPartner {
   return {
     id: r.id as number,
@@ -116,7 +118,8 @@ function toPartner(r: Row): MailPartner {
     format: r.format as MailFormat,
     certificate: r.certificate as string,
     openpgpKey: r.openpgp_key as string | null,
-    legacy: JSON.parse(r.legacy as string) as MailPartner['legacy'],
+    // Rows written before an exception existed lack it: off.
+    legacy: { ...noLegacy, ...(JSON.parse(r.legacy as string) as Partial<MailPartner['legacy']>) },
     mailbox: r.mailbox as string,
     maxMailBytes: r.max_mail_bytes as number,
     routes: { devices: JSON.parse(r.route_devices as string) as string[], modalities: JSON.parse(r.route_modalities as string) as string[] },

@@ -328,7 +328,7 @@ export class MailInbox {
         outcome =
           ourPgp === undefined
             ? { kind: 'quarantine', reason: `the partner uses OpenPGP but mailbox ${mailbox.config.name} has no OpenPGP key` }
-            : await readPgpMessage({ rawPath: row.rawPath as string, workDir, ours: ourPgp, partner: { key: found.key, config: found.config }, limits });
+            : await readPgpMessage({ rawPath: row.rawPath as string, workDir, ours: ourPgp, partner: { key: found.key, config: found.config, inlinePgp: found.partner.legacy.inlinePgp }, limits });
       } else {
         outcome = await readMessage({ rawPath: row.rawPath as string, workDir, ours: mailbox.smime, partnerCertificate: found?.certificate, now: clock.now(), limits });
       }

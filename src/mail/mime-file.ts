@@ -79,26 +79,34 @@ async function delimiterAt(handle: FileHandle, range: Range, lineStart: number, 
   return { lineStart, after: afterMarker + m[0].length, close: false };
 }
 
+const cr = Buffer.from('\r');
+
 /**
- * Digest of a range in canonical form (RFC 5751 3.1.1: CRLF line ends), which is what a signer
- * hashed even if a hop stored the entity with bare LFs.
+ * The bytes of a range in canonical form (RFC 5751 3.1.1, RFC 3156 5: CRLF line ends), which is
+ * what a signer hashed even if a hop stored the entity with bare LFs.
  */
-export async function digestRange(handle: FileHandle, range: Range, algorithm: string): Promise<Buffer> {
-  const hash = createHash(algorithm);
+export async function* readCanonical(handle: FileHandle, range: Range): AsyncGenerator<Buffer> {
   let previous = -1;
   for await (const chunk of readRange(handle, range)) {
+    const pieces: Buffer[] = [];
     let from = 0;
     for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
       const before = i > 0 ? chunk[i - 1] : previous;
       if (before !== 0x0d) {
-        hash.update(chunk.subarray(from, i));
-        hash.update('\r');
+        pieces.push(chunk.subarray(from, i), cr);
         from = i;
       }
     }
-    hash.update(chunk.subarray(from));
     previous = chunk[chunk.length - 1] ?? previous;
+    if (pieces.length === 0) yield chunk;
+    else yield Buffer.concat([...pieces, chunk.subarray(from)]);
   }
+}
+
+/** Digest of a range in canonical form (see readCanonical). */
+export async function digestRange(handle: FileHandle, range: Range, algorithm: string): Promise<Buffer> {
+  const hash = createHash(algorithm);
+  for await (const chunk of readCanonical(handle, range)) hash.update(chunk);
   return hash.digest();
 }
 

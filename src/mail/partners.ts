@@ -23,7 +23,15 @@ export const partnerInputSchema = z
     certificate: z.string().regex(pem, 'the partner\'s S/MIME certificate as PEM (-----BEGIN CERTIFICATE----- ...)').optional(),
     publicKey: z.string().regex(armoredPublicKey, 'the partner\'s OpenPGP public key, armored (-----BEGIN PGP PUBLIC KEY BLOCK----- ...)').max(1_000_000).optional(),
     /** Exceptions to the strict OpenPGP rules for a partner with an old key; shown in the API and logged when used. */
-    legacy: z.object({ sha1: z.boolean().default(false), oldKeyTypes: z.boolean().default(false) }).strict().prefault({}),
+    legacy: z
+      .object({
+        sha1: z.boolean().default(false),
+        oldKeyTypes: z.boolean().default(false),
+        /** Inline PGP (an armored message as the text/plain body) instead of PGP/MIME. */
+        inlinePgp: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     mailbox: z.string().min(1),
     maxMailMb: z.number().min(0.05).max(10_000).default(20),
     routes: z

@@ -1,6 +1,6 @@
 import * as openpgp from 'openpgp';
 import type { PublicKey } from 'openpgp';
-import { legacyFindings, pgpConfig, unallowed, type LegacyAllowance, type LegacyFindings } from './pgp-policy.ts';
+import { legacyFindings, pgpConfig, unallowed, type KeyAllowance, type LegacyFindings } from './pgp-policy.ts';
 
 export interface OpenPgpKeyInfo {
   fingerprint: string;
@@ -17,7 +17,7 @@ export interface OpenPgpKeyInfo {
  * exceptions: one key only, public, usable to encrypt to and to verify with. `now` null skips the
  * usability check (a key already pinned is shown even when it has expired since).
  */
-export async function readPartnerKey(armored: string, allow: LegacyAllowance, now: Date | null): Promise<{ key?: PublicKey; findings: LegacyFindings; issues: string[] }> {
+export async function readPartnerKey(armored: string, allow: KeyAllowance, now: Date | null): Promise<{ key?: PublicKey; findings: LegacyFindings; issues: string[] }> {
   const none: LegacyFindings = { sha1: [], oldKeyTypes: [] };
   let keys: PublicKey[];
   try {

@@ -11,9 +11,14 @@ export interface LegacyAllowance {
   sha1: boolean;
   /** DSA and ElGamal keys, RSA keys of 1024 to 2047 bits. */
   oldKeyTypes: boolean;
+  /** Inline PGP: one armored OpenPGP message as the whole text/plain body, not PGP/MIME. */
+  inlinePgp: boolean;
 }
 
-export const strictAllowance: LegacyAllowance = { sha1: false, oldKeyTypes: false };
+/** The exceptions that concern the partner's key and signatures (what openpgp is configured with). */
+export type KeyAllowance = Pick<LegacyAllowance, 'sha1' | 'oldKeyTypes'>;
+
+export const strictAllowance: LegacyAllowance = { sha1: false, oldKeyTypes: false, inlinePgp: false };
 
 /** What is legacy about a key, by the exception that would allow it. */
 export interface LegacyFindings {
@@ -24,7 +29,7 @@ export interface LegacyFindings {
 const weakHashes = [enums.hash.md5, enums.hash.ripemd];
 
 /** The openpgp configuration for one partner: the library's defaults, tightened, with the partner's exceptions. */
-export function pgpConfig(allow: LegacyAllowance): Config {
+export function pgpConfig(allow: KeyAllowance): Config {
   const sha1 = allow.sha1 ? [] : [enums.hash.sha1];
   return {
     ...openpgp.config,
@@ -57,6 +62,6 @@ export function legacyFindings(key: PublicKey): LegacyFindings {
 }
 
 /** The findings an allowance does not cover. */
-export function unallowed(findings: LegacyFindings, allow: LegacyAllowance): string[] {
+export function unallowed(findings: LegacyFindings, allow: KeyAllowance): string[] {
   return [...(allow.sha1 ? [] : findings.sha1.map((f) => `${f} (allow with legacy.sha1)`)), ...(allow.oldKeyTypes ? [] : findings.oldKeyTypes.map((f) => `${f} (allow with legacy.oldKeyTypes)`))];
 }

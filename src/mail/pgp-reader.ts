@@ -1,66 +1,43 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import * as openpgp from 'openpgp';
-import { enums } from 'openpgp';
 import type { Config, PublicKey } from 'openpgp';
-import { fileSink, head, readMixed, type ReadLimits, type ReadOutcome } from './message-reader.ts';
+import { head, readMixed, type ReadLimits, type ReadOutcome } from './message-reader.ts';
 import { checkBoundary, maxHeaderBytes, MimeError, parseContentType, parseHeaders } from './mime.ts';
-import { findParts, readRangeToBuffer } from './mime-file.ts';
+import { findParts, readRangeToBuffer, type Range } from './mime-file.ts';
+import { decryptToFile, defaultStallMs } from './pgp-decrypt.ts';
+import { verifyPgpSignedEntity } from './pgp-detached.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
+import { findInlinePgp } from './pgp-inline.ts';
 import { readSetPosition } from './telemedicine-headers.ts';
 
 export interface PgpReadRequest {
   rawPath: string;
   workDir: string;
   ours: OpenPgpIdentity;
-  /** The partner's pinned key and its rules (strict, or with the exceptions granted to it). */
-  partner: { key: PublicKey; config: Config };
+  /**
+   * The partner's pinned key and its rules (strict, or with the exceptions granted to it);
+   * `inlinePgp` is its legacy.inlinePgp exception (off when left out).
+   */
+  partner: { key: PublicKey; config: Config; inlinePgp?: boolean };
   limits: ReadLimits;
   /** A read that makes no progress (no input taken, no output given) for this long is abandoned. */
   stallMs?: number;
 }
 
-const defaultStallMs = 60_000;
-
-/**
- * openpgp (6.3) can stop reading a streamed message whose encrypted packets decrypt to garbage (a
- * tampered body) without ever settling its promises. Streaming keeps memory flat for big studies, so
- * instead of feeding it the whole mail, a read that stops moving is abandoned as unreadable.
- */
-function stallWatchdog(stallMs: number): { touch: () => void; race: <T>(p: Promise<T>) => Promise<T>; stop: () => void } {
-  let last = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  let fail: (err: Error) => void = () => undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  stalled.catch(() => undefined);
-  const check = (): void => {
-    if (Date.now() - last >= stallMs) fail(new Error(`the encrypted data stopped making sense (no progress for ${stallMs} ms): damaged or tampered`));
-    else timer = setTimeout(check, Math.max(10, stallMs / 4));
-  };
-  timer = setTimeout(check, Math.max(10, stallMs / 4));
-  timer.unref();
-  return {
-    touch: () => {
-      last = Date.now();
-    },
-    race: (p) => Promise.race([p, stalled]),
-    stop: () => clearTimeout(timer),
-  };
-}
-
 /** What was let through by a partner's legacy exception, for the log. */
 export type PgpReadOutcome = ReadOutcome & { legacyUsed?: string[] };
 
+const inlineUsed = 'inline PGP instead of PGP/MIME (legacy.inlinePgp)';
+
 /**
- * Opens a PGP/MIME mail (RFC 3156): multipart/encrypted whose second part is one armored OpenPGP
- * message, encrypted to our key and signed (in the same message, 6.2) by the partner's pinned key.
- * Decrypts to a file as it reads: the plaintext is released before the end of the stream (it goes
- * to disk, not anywhere it could be used) and only looked at once the integrity check and the
- * signature at the end have passed, so memory stays a few chunks for any size.
+ * Opens an OpenPGP mail from a partner. The OpenPGP message, encrypted to our key, comes as
+ * PGP/MIME (RFC 3156: multipart/encrypted, its second part) or, with the partner's legacy.inlinePgp
+ * exception, as the whole text/plain body (inline PGP). It is decrypted to a file as it is read;
+ * the decrypted content is then either
+ * - the multipart/mixed content itself, signed in the same OpenPGP message by the partner (6.2), or
+ * - a PGP/MIME signed entity (multipart/signed, application/pgp-signature) whose detached signature
+ *   is the partner's over the multipart/mixed content (6.1, sign then encrypt).
+ * Everything streams through files, so memory stays a few chunks for any size.
  */
 export async function readPgpMessage(req: PgpReadRequest): Promise<PgpReadOutcome> {
   try {
@@ -74,107 +51,86 @@ export async function readPgpMessage(req: PgpReadRequest): Promise<PgpReadOutcom
 async function read(req: PgpReadRequest): Promise<PgpReadOutcome> {
   await mkdir(req.workDir, { recursive: true });
   const contentFile = path.join(req.workDir, 'content.mime');
+  const stallMs = req.stallMs ?? defaultStallMs;
   const raw = await open(req.rawPath, 'r');
-  let legacyUsed: string[] = [];
+  const legacyUsed: string[] = [];
   let setPosition: ReturnType<typeof readSetPosition>;
   try {
     const size = (await raw.stat()).size;
     const outer = parseHeaders(await head(raw));
     setPosition = readSetPosition(outer.headers);
-    const type = parseContentType(outer.headers.get('content-type'));
-    const protocol = (type.params.get('protocol') ?? '').toLowerCase();
-    if (type.type !== 'multipart/encrypted' || protocol !== 'application/pgp-encrypted') {
-      return { kind: 'quarantine', reason: `not OpenPGP encrypted: the mail is ${type.type}${protocol === '' ? '' : ` (${protocol})`}, not PGP/MIME multipart/encrypted` };
-    }
-    const parts = await findParts(raw, { start: outer.length, end: size }, checkBoundary(type.params.get('boundary')), 2);
-    const [control, body] = parts;
-    if (parts.length !== 2 || control === undefined || body === undefined) return { kind: 'quarantine', reason: `multipart/encrypted with ${parts.length} parts (expected the version and the encrypted data)` };
-    const controlText = (await readRangeToBuffer(raw, control, maxHeaderBytes, 'the PGP/MIME version part')).toString('latin1');
-    const controlHead = parseHeaders(Buffer.from(controlText, 'latin1'));
-    if (parseContentType(controlHead.headers.get('content-type')).type !== 'application/pgp-encrypted' || !/^Version: 1\s*$/m.test(controlText.slice(controlHead.length))) {
-      return { kind: 'quarantine', reason: 'the first part of multipart/encrypted is not application/pgp-encrypted with Version: 1' };
-    }
-    const bodyHead = parseHeaders(await readRangeToBuffer(raw, { start: body.start, end: Math.min(body.end, body.start + maxHeaderBytes) }, maxHeaderBytes, 'encrypted part headers'));
-    if (parseContentType(bodyHead.headers.get('content-type')).type !== 'application/octet-stream') return { kind: 'quarantine', reason: 'the encrypted part is not application/octet-stream' };
-    // Node's own stream over the armored text, as the strings openpgp reads: it ends cleanly when
-    // openpgp gives up on bad input mid-way (an iterator-fed stream left openpgp waiting there).
-    const armored = createReadStream(req.rawPath, { start: body.start + bodyHead.length, end: body.end - 1, encoding: 'latin1', highWaterMark: 256 * 1024 });
-    let message: openpgp.Message<ReadableStream<Uint8Array>>;
+    const found = await findArmored(raw, { start: outer.length, end: size }, outer.headers, req.partner.inlinePgp === true);
+    if ('reason' in found) return { kind: 'quarantine', reason: found.reason };
+    if (found.inline) legacyUsed.push(inlineUsed);
+    const decrypted = await decryptToFile({ rawPath: req.rawPath, armored: found.armored, outFile: contentFile, ours: req.ours, partner: req.partner, stallMs });
+    if (decrypted.kind === 'quarantine') return decrypted;
+    legacyUsed.push(...decrypted.legacyUsed);
+    const content = await open(contentFile, 'r');
     try {
-      // Counted by chunks: the default strategy sizes chunks by byteLength, which strings lack.
-      message = await openpgp.readMessage({ armoredMessage: Readable.toWeb(armored, { strategy: { highWaterMark: 4, size: () => 1 } }) as unknown as ReadableStream<string> });
-    } catch (err) {
-      armored.destroy();
-      return { kind: 'quarantine', reason: `not a readable OpenPGP message: ${(err as Error).message}` };
-    }
-    const sink = await fileSink(contentFile);
-    try {
-      const watchdog = stallWatchdog(req.stallMs ?? defaultStallMs);
-      armored.on('data', watchdog.touch);
-      const decrypted = await watchdog.race(openpgp.decrypt({
-        message,
-        decryptionKeys: req.ours.privateKey,
-        verificationKeys: req.partner.key,
-        expectSigned: true,
-        format: 'binary',
-        config: { ...req.partner.config, allowUnauthenticatedStream: true },
-      }));
-      // Errors of the integrity check or the signature surface at the stream's end, or (garbage
-      // inside the encryption) only in the signature's promises while the data waits for input that
-      // openpgp no longer reads: whichever fails first ends the read.
-      const copy = (async () => {
-        for await (const chunk of decrypted.data as unknown as AsyncIterable<Uint8Array>) {
-          watchdog.touch();
-          await sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-        }
-      })();
-      const failed = new Promise<never>((_, reject) => {
-        for (const s of decrypted.signatures) {
-          s.verified.catch(reject);
-          s.signature.catch(reject);
-        }
-      });
-      copy.catch(() => undefined);
-      failed.catch(() => undefined);
-      try {
-        await watchdog.race(Promise.race([copy, failed]));
-      } finally {
-        watchdog.stop();
+      const outcome = await readDecrypted(content, decrypted.signed, req, stallMs);
+      if (outcome.kind === 'quarantine') return outcome;
+      legacyUsed.push(...(outcome.legacyUsed ?? []));
+      if (setPosition !== null && (setPosition.setId !== outcome.manifest.sendId || setPosition.part !== outcome.manifest.part || setPosition.parts !== outcome.manifest.parts)) {
+        return { kind: 'quarantine', reason: 'the X-TELEMEDICINE set headers do not match the signed manifest' };
       }
-      const [signature] = decrypted.signatures;
-      if (signature === undefined) return { kind: 'quarantine', reason: 'unsigned: the OpenPGP message carries no signature' };
-      await signature.verified;
-      const packet = (await signature.signature).packets[0];
-      if (packet?.hashAlgorithm === enums.hash.sha1) legacyUsed = ['a SHA-1 message signature'];
-    } catch (err) {
-      return { kind: 'quarantine', reason: pgpReason(err as Error) };
+      const { legacyUsed: _, ...verified } = outcome;
+      return legacyUsed.length === 0 ? verified : { ...verified, legacyUsed: [...new Set(legacyUsed)] };
     } finally {
-      armored.destroy();
-      await sink.close();
+      await content.close();
     }
   } finally {
     await raw.close();
   }
-  const content = await open(contentFile, 'r');
-  try {
-    const outcome = await readMixed(content, { start: 0, end: (await content.stat()).size }, req);
-    if (outcome.kind === 'verified' && setPosition !== null && (setPosition.setId !== outcome.manifest.sendId || setPosition.part !== outcome.manifest.part || setPosition.parts !== outcome.manifest.parts)) {
-      return { kind: 'quarantine', reason: 'the X-TELEMEDICINE set headers do not match the signed manifest' };
-    }
-    return legacyUsed.length === 0 ? outcome : { ...outcome, legacyUsed };
-  } finally {
-    await content.close();
+}
+
+/** Where the armored OpenPGP message lies in the mail, or why the mail is refused before any decryption. */
+async function findArmored(raw: FileHandle, body: Range, headers: Map<string, string>, inlineAllowed: boolean): Promise<{ armored: Range; inline: boolean } | { reason: string }> {
+  const type = parseContentType(headers.get('content-type'));
+  const protocol = (type.params.get('protocol') ?? '').toLowerCase();
+  if (type.type === 'multipart/encrypted' && protocol === 'application/pgp-encrypted') return { armored: await pgpMimeArmored(raw, body, type.params.get('boundary')), inline: false };
+  const notPgpMime = `not OpenPGP encrypted: the mail is ${type.type}${protocol === '' ? '' : ` (${protocol})`}, not PGP/MIME multipart/encrypted`;
+  if (type.type === 'multipart/encrypted') return { reason: notPgpMime };
+  const inline = await findInlinePgp(raw, body, type, headers.get('content-transfer-encoding'));
+  switch (inline.kind) {
+    case 'none':
+      return { reason: notPgpMime };
+    case 'clearsigned':
+      return { reason: 'inline PGP clear-signed text: signed but not encrypted, never accepted' };
+    case 'refused':
+      return { reason: `${inline.reason}; expected PGP/MIME multipart/encrypted` };
+    case 'inline':
+      return inlineAllowed ? { armored: inline.armored, inline: true } : { reason: 'inline PGP (an armored OpenPGP message as the text/plain body, not PGP/MIME): accepted from this partner only with the legacy exception legacy.inlinePgp' };
   }
 }
 
-/** openpgp's message, said for an admin: which check failed. */
-function pgpReason(err: Error): string {
-  const m = err.message;
-  if (/not signed/i.test(m)) return 'unsigned: the OpenPGP message carries no signature';
-  if (/Could not find signing key/i.test(m)) return `signed by a key other than the partner's pinned key (${m})`;
-  if (/Session key decryption failed|No decryption key|decryption key/i.test(m)) return `not encrypted to our key, or not decryptable with it (${m})`;
-  if (/hash algorithm|Insecure/i.test(m)) return `refused by the strict OpenPGP rules (${m}); an admin may allow the partner's legacy key (legacy.sha1, legacy.oldKeyTypes)`;
-  if (/Signed digest did not match|signature/i.test(m)) return `bad signature: the content was changed or the signature is invalid (${m})`;
-  if (/Modification detected|authenticat|MDC|stopped making sense/i.test(m)) return `the encrypted data was tampered with (${m})`;
-  return `the OpenPGP message cannot be opened: ${m}`;
+/** The armored message of multipart/encrypted (RFC 3156 4): the version part, then application/octet-stream. */
+async function pgpMimeArmored(raw: FileHandle, body: Range, boundary: string | undefined): Promise<Range> {
+  const parts = await findParts(raw, body, checkBoundary(boundary), 2);
+  const [control, encrypted] = parts;
+  if (parts.length !== 2 || control === undefined || encrypted === undefined) throw new MimeError(`multipart/encrypted with ${parts.length} parts (expected the version and the encrypted data)`);
+  const controlText = (await readRangeToBuffer(raw, control, maxHeaderBytes, 'the PGP/MIME version part')).toString('latin1');
+  const controlHead = parseHeaders(Buffer.from(controlText, 'latin1'));
+  if (parseContentType(controlHead.headers.get('content-type')).type !== 'application/pgp-encrypted' || !/^Version: 1\s*$/m.test(controlText.slice(controlHead.length))) {
+    throw new MimeError('the first part of multipart/encrypted is not application/pgp-encrypted with Version: 1');
+  }
+  const encryptedHead = parseHeaders(await readRangeToBuffer(raw, { start: encrypted.start, end: Math.min(encrypted.end, encrypted.start + maxHeaderBytes) }, maxHeaderBytes, 'encrypted part headers'));
+  if (parseContentType(encryptedHead.headers.get('content-type')).type !== 'application/octet-stream') throw new MimeError('the encrypted part is not application/octet-stream');
+  return { start: encrypted.start + encryptedHead.length, end: encrypted.end };
+}
+
+/**
+ * The decrypted content: a PGP/MIME signed entity (its detached signature checked, then its signed
+ * part read), or, when the OpenPGP message itself was signed, the multipart/mixed content directly.
+ */
+async function readDecrypted(content: FileHandle, signedInside: boolean, req: PgpReadRequest, stallMs: number): Promise<PgpReadOutcome> {
+  const size = (await content.stat()).size;
+  const type = parseContentType(parseHeaders(await head(content)).headers.get('content-type'));
+  if (type.type === 'multipart/signed') {
+    const checked = await verifyPgpSignedEntity(content, size, req.partner, stallMs);
+    if (!checked.ok) return { kind: 'quarantine', reason: checked.reason };
+    const outcome = await readMixed(content, checked.content, req);
+    return outcome.kind === 'verified' && checked.legacyUsed.length > 0 ? { ...outcome, legacyUsed: checked.legacyUsed } : outcome;
+  }
+  if (!signedInside) return { kind: 'quarantine', reason: `unsigned: the OpenPGP message carries no signature and the decrypted content is ${type.type}, not a PGP/MIME signed entity (multipart/signed)` };
+  return readMixed(content, { start: 0, end: size }, req);
 }

@@ -122,7 +122,7 @@ export class MailRelay {
     const armored = [...[...this.openpgp.values()].map((i) => i.armoredPublicKey), ...this.repository.partners().flatMap((p) => (p.openpgpKey === null ? [] : [p.openpgpKey]))];
     await Promise.all(armored.map((key) => this.#learnPgpExpiry(key)));
     for (const p of this.repository.partners()) {
-      if (p.legacy.sha1 || p.legacy.oldKeyTypes) this.#deps.log.warn({ partner: p.name, legacy: p.legacy }, 'partner allowed a legacy OpenPGP key (exception to the strict rules)');
+      if (p.legacy.sha1 || p.legacy.oldKeyTypes || p.legacy.inlinePgp) this.#deps.log.warn({ partner: p.name, legacy: p.legacy }, 'partner allowed legacy OpenPGP (exception to the strict rules)');
     }
     for (const entry of this.certificates()) {
       if (entry.status !== 'ok') this.#deps.log.warn({ owner: entry.owner, validTo: entry.validTo, daysLeft: entry.daysLeft }, entry.status === 'expired' ? 'certificate expired' : 'certificate expires soon');

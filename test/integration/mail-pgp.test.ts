@@ -9,7 +9,7 @@ import { readMixed, type ReadOutcome } from '../../src/mail/message-reader.ts';
 import { buildPgpMessage } from '../../src/mail/pgp-builder.ts';
 import { loadOpenPgpIdentities, type OpenPgpIdentity } from '../../src/mail/pgp-identity.ts';
 import { readPartnerKey } from '../../src/mail/pgp-keys.ts';
-import { pgpConfig, strictAllowance, type LegacyAllowance } from '../../src/mail/pgp-policy.ts';
+import { pgpConfig, strictAllowance, type KeyAllowance, type LegacyAllowance } from '../../src/mail/pgp-policy.ts';
 import { readPgpMessage } from '../../src/mail/pgp-reader.ts';
 import type { MailboxConfig } from '../../src/mail/identity.ts';
 import { armoredOf, GpgHome, pgpMimeMail } from '../support/gpg.ts';
@@ -43,10 +43,10 @@ const partnerFpr = partnerHome.generate('a@site-a.test', { algo: 'rsa3072' });
 partnerHome.run(['--passphrase', '', '--quick-add-key', partnerFpr, 'rsa3072', 'encr', 'never']);
 partnerHome.import(ours.armoredPublicKey);
 partnerHome.run(['--quick-lsign-key', ourFpr]);
-const partnerKey = async (allow: LegacyAllowance = strictAllowance, armored = partnerHome.publicKey(partnerFpr)) => {
+const partnerKey = async (allow: KeyAllowance = strictAllowance, armored = partnerHome.publicKey(partnerFpr)) => {
   const read = await readPartnerKey(armored, allow, new Date());
   assert.deepEqual(read.issues, []);
-  return { key: read.key as NonNullable<typeof read.key>, config: pgpConfig(allow) };
+  return { key: read.key as NonNullable<typeof read.key>, config: pgpConfig(allow), inlinePgp: (allow as Partial<LegacyAllowance>).inlinePgp === true };
 };
 
 // A stranger: signs with a key nobody pinned.
@@ -172,7 +172,7 @@ describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
 
   test('a SHA-1 signature is accepted only with the partner\'s legacy exception, and said so', async () => {
     const mail = gpgMail(partnerHome, ['--digest-algo', 'SHA1', '--sign', '--encrypt', '-r', ourFpr, '-u', partnerFpr], mixedContent(files));
-    const outcome = await read(mail, { sha1: true, oldKeyTypes: false });
+    const outcome = await read(mail, { sha1: true, oldKeyTypes: false, inlinePgp: false });
     await assertFiles(outcome);
     assert.deepEqual(outcome.legacyUsed, ['a SHA-1 message signature']);
   });

@@ -572,7 +572,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.match(JSON.stringify(wrong), /publicKey.*required for format openpgp/);
     const created = await json(await siteA.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ ...body, legacy: { oldKeyTypes: true } }) }), 201);
     try {
-      assert.deepEqual(created['legacy'], { sha1: false, oldKeyTypes: true });
+      assert.deepEqual(created['legacy'], { sha1: false, oldKeyTypes: true, inlinePgp: false });
       assert.ok((created['openpgp'] as { legacyFindings: string[] }).legacyFindings.some((f) => /RSA with 1024 bits/.test(f)));
     } finally {
       await siteA.api('/api/v1/mail/partners/Legacy', { method: 'DELETE' });

@@ -8,7 +8,7 @@ import { tempDir } from '../../support/temp.ts';
 // and a received set counts its imported parts (each part once).
 const db = Database.open({ file: path.join(tempDir('gw-mail-overdue-'), 'gateway.db') });
 const mail = new MailRepository(db);
-const partner = mail.insertPartner({ name: 'P', address: 'p@partner.test', format: 'smime', certificate: 'x', openpgpKey: null, legacy: { sha1: false, oldKeyTypes: false }, mailbox: 'main', maxMailBytes: 1000, routes: { devices: [], modalities: [] } }, '2026-01-01T00:00:00.000Z');
+const partner = mail.insertPartner({ name: 'P', address: 'p@partner.test', format: 'smime', certificate: 'x', openpgpKey: null, legacy: { sha1: false, oldKeyTypes: false, inlinePgp: false }, mailbox: 'main', maxMailBytes: 1000, routes: { devices: [], modalities: [] } }, '2026-01-01T00:00:00.000Z');
 
 test('a sent mail without receipt is listed as unacknowledged after the cutoff, not once acknowledged', () => {
   const ids = db.transaction((tx) =>
