@@ -74,6 +74,38 @@ function gpgMail(home: GpgHome, args: readonly string[], content: string, extra:
   return pgpMimeMail(armored, { from: 'a@site-a.test', to: 'b@partner-b.test', messageId: `gpg-${n}@site-a.test`, extra });
 }
 
+
+const crlf = (text: string): string => text.replace(/\r?\n/g, '\r\n');
+
+/**
+ * RFC 3156 6.1 as a partner's GnuPG-based software makes it: the canonical multipart/mixed entity
+ * signed detached (`signer`), wrapped in multipart/signed, that entity encrypted to us by `home`.
+ * `alter` changes the signed entity after signing (tampering); `signArgs` adds gpg options.
+ */
+function nestedMail(options: { home?: GpgHome; signer?: { home: GpgHome; fpr: string }; entity?: string; signArgs?: readonly string[]; alter?: (signed: string) => string; encryptArgs?: readonly string[] } = {}): string {
+  const entity = options.entity ?? crlf(mixedContent(files));
+  const signer = options.signer ?? { home: partnerHome, fpr: partnerFpr };
+  const signature = signer.home.run(['--armor', '--detach-sign', '-u', signer.fpr, ...(options.signArgs ?? [])], entity).toString();
+  let signed = crlf(`Content-Type: multipart/signed; micalg=pgp-sha256; protocol="application/pgp-signature"; boundary="sig-b"\n\nThis is an OpenPGP/MIME signed message (RFC 3156).\n--sig-b\n`) + entity + crlf(`\n--sig-b\nContent-Type: application/pgp-signature; name="signature.asc"\nContent-Description: OpenPGP digital signature\n\n${signature.trim()}\n--sig-b--\n`);
+  signed = options.alter?.(signed) ?? signed;
+  return gpgMail(options.home ?? partnerHome, ['--encrypt', '-r', ourFpr, ...(options.encryptArgs ?? [])], signed);
+}
+
+/** Inline PGP: the armored message as the whole text/plain body, as old mail plug-ins send it. */
+function inlineMail(armored: string, options: { before?: string; after?: string; headers?: readonly string[] } = {}): string {
+  return [
+    'From: a@site-a.test',
+    'To: b@partner-b.test',
+    'Subject: DICOM',
+    `Message-ID: <inline-${n}@site-a.test>`,
+    'MIME-Version: 1.0',
+    ...(options.headers ?? ['Content-Type: text/plain; charset=us-ascii', 'Content-Transfer-Encoding: 7bit']),
+    '',
+    `${options.before ?? ''}${armored.trim()}${options.after ?? ''}`,
+    '',
+  ].join('\r\n');
+}
+
 describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
   test('a mail we build decrypts and verifies with gpg and holds the files and the manifest', async () => {
     // We send to the partner: our key signs, theirs encrypts. Roles swapped for this direction.
@@ -211,5 +243,103 @@ describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
         return true;
       },
     );
+  });
+});
+
+describe('RFC 3156 6.1: a signed PGP/MIME entity inside the encryption', () => {
+  test('made with gpg --detach-sign, then gpg --encrypt: accepted, files byte-identical', async () => {
+    const outcome = await read(nestedMail());
+    await assertFiles(outcome);
+    assert.equal(outcome.legacyUsed, undefined);
+  });
+
+  test('also when the decrypted entity has bare LF line ends (binary or text-mode signature)', async () => {
+    // The signed part is hashed with CRLF line ends (RFC 3156 5), whatever the decrypted bytes use.
+    const toLf = (signed: string): string => signed.replace(/\r\n/g, '\n');
+    await assertFiles(await read(nestedMail({ entity: mixedContent(files), signArgs: ['--textmode'], alter: toLf })));
+    // A binary signature over the canonical (CRLF) entity, the entity then stored with LF.
+    await assertFiles(await read(nestedMail({ alter: toLf })));
+  });
+
+  test('and when the partner also signed the OpenPGP message (both signatures checked)', async () => {
+    await assertFiles(await read(nestedMail({ encryptArgs: ['--sign', '-u', partnerFpr] })));
+    const outcome = await read(nestedMail({ home: strangerHome, encryptArgs: ['--sign', '-u', strangerFpr] }));
+    assert.equal(outcome.kind, 'quarantine', JSON.stringify(outcome));
+    if (outcome.kind === 'quarantine') assert.match(outcome.reason, /other than the partner's pinned key/);
+  });
+
+  test('refusals: each quarantined with its reason', async () => {
+    const entity = crlf(mixedContent(files));
+    const cases: [string, string, RegExp][] = [
+      ['encrypted but unsigned', gpgMail(partnerHome, ['--encrypt', '-r', ourFpr], entity), /^unsigned: the OpenPGP message carries no signature and the decrypted content is multipart\/mixed/],
+      ['detached signature by another key', nestedMail({ signer: { home: strangerHome, fpr: strangerFpr } }), /signed by a key other than the partner's pinned key/],
+      // One base64 character of the first DICOM part changed after signing.
+      ['signed part tampered', nestedMail({ alter: (signed) => signed.replace(/(Content-Transfer-Encoding: base64\r\n\r\n.{10})(.)/, (_, a: string, c: string) => `${a}${c === 'A' ? 'B' : 'A'}`) }), /bad signature/],
+      ['a line break added to the signed part', nestedMail({ alter: (signed) => signed.replace('\r\n--XyZ--', '\r\n\r\n--XyZ--') }), /bad signature/],
+      ['SHA-1 detached signature (strict rules)', nestedMail({ signArgs: ['--digest-algo', 'SHA1'] }), /strict OpenPGP rules.*legacy\.sha1/],
+      ['signature part of another type', nestedMail({ alter: (signed) => signed.replace('Content-Type: application/pgp-signature;', 'Content-Type: application/octet-stream;') }), /not application\/pgp-signature/],
+      ['S/MIME protocol inside', nestedMail({ alter: (signed) => signed.replace('protocol="application/pgp-signature"', 'protocol="application/pkcs7-signature"') }), /not PGP\/MIME multipart\/signed/],
+      ['garbage for a signature', nestedMail({ alter: (signed) => signed.replace(/-----BEGIN PGP SIGNATURE-----[^]*-----END PGP SIGNATURE-----/, '-----BEGIN PGP SIGNATURE-----\r\n\r\nAAAA\r\n-----END PGP SIGNATURE-----') }), /not a readable OpenPGP signature/],
+      ['three parts', nestedMail({ alter: (signed) => signed.replace('--sig-b--', '--sig-b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--sig-b--') }), /multipart\/signed with 3 parts/],
+    ];
+    for (const [what, mail, reason] of cases) {
+      const outcome = await read(mail);
+      assert.equal(outcome.kind, 'quarantine', `${what}: ${JSON.stringify(outcome)}`);
+      if (outcome.kind === 'quarantine') assert.match(outcome.reason, reason, what);
+    }
+  });
+
+  test('a SHA-1 detached signature is accepted only with legacy.sha1, and said so', async () => {
+    const outcome = await read(nestedMail({ signArgs: ['--digest-algo', 'SHA1'] }), { sha1: true, oldKeyTypes: false, inlinePgp: false });
+    await assertFiles(outcome);
+    assert.deepEqual(outcome.legacyUsed, ['a SHA-1 message signature']);
+  });
+
+  test('tampered encrypted data of a nested mail ends in quarantine (stall guard short here)', async () => {
+    const lines = nestedMail().split('\n');
+    const at = lines.findIndex((l) => l.startsWith('-----BEGIN PGP MESSAGE')) + 10;
+    const line = lines[at] as string;
+    lines[at] = `${line.slice(0, 20)}${line[20] === 'A' ? 'B' : 'A'}${line.slice(21)}`;
+    const outcome = await read(lines.join('\n'), strictAllowance, 500);
+    assert.equal(outcome.kind, 'quarantine', JSON.stringify(outcome));
+    if (outcome.kind === 'quarantine') assert.match(outcome.reason, /tampered|cannot be opened|bad signature|not encrypted to our key|not a readable/);
+  });
+});
+
+describe('inline PGP: only with the partner\'s legacy.inlinePgp exception', () => {
+  const inlineAllowed: LegacyAllowance = { sha1: false, oldKeyTypes: false, inlinePgp: true };
+  const armored = (): string => partnerHome.run(['--trust-model', 'always', '--armor', '--sign', '--encrypt', '-r', ourFpr, '-u', partnerFpr], mixedContent(files)).toString();
+
+  test('gpg --sign --encrypt --armor as the text/plain body: accepted with the exception, and said so', async () => {
+    const outcome = await read(inlineMail(armored(), { before: '\r\n', after: '\r\n\r\n' }), inlineAllowed);
+    await assertFiles(outcome);
+    assert.deepEqual(outcome.legacyUsed, ['inline PGP instead of PGP/MIME (legacy.inlinePgp)']);
+    // No Content-Type at all is text/plain too (RFC 2045).
+    await assertFiles(await read(inlineMail(armored(), { headers: [] }), inlineAllowed));
+  });
+
+  test('without the exception: quarantined, naming the exception that would accept it', async () => {
+    const outcome = await read(inlineMail(armored()));
+    assert.equal(outcome.kind, 'quarantine', JSON.stringify(outcome));
+    if (outcome.kind === 'quarantine') assert.match(outcome.reason, /^inline PGP .*only with the legacy exception legacy\.inlinePgp$/);
+  });
+
+  test('refusals even with the exception: each quarantined with its reason', async () => {
+    const content = mixedContent(files);
+    const cases: [string, string, RegExp][] = [
+      ['unsigned', inlineMail(partnerHome.run(['--trust-model', 'always', '--armor', '--encrypt', '-r', ourFpr], content).toString()), /^unsigned/],
+      ['signed by another key', inlineMail(strangerHome.run(['--trust-model', 'always', '--armor', '--sign', '--encrypt', '-r', ourFpr, '-u', strangerFpr], content).toString()), /other than the partner's pinned key/],
+      ['clear-signed, not encrypted', inlineMail(partnerHome.run(['--clearsign', '-u', partnerFpr], content).toString()), /clear-signed text: signed but not encrypted/],
+      ['other text after the block', inlineMail(armored(), { after: '\r\n\r\nSent from my gateway\r\n' }), /other text follows its END line/],
+      ['two armored blocks', inlineMail(`${armored().trim()}\r\n${armored()}`), /more than one armored block/],
+      ['quoted-printable', inlineMail(armored(), { headers: ['Content-Type: text/plain', 'Content-Transfer-Encoding: quoted-printable'] }), /quoted-printable body/],
+      ['in an attachment type', inlineMail(armored(), { headers: ['Content-Type: application/octet-stream'] }), /inline PGP in a application\/octet-stream body/],
+      ['text before the block', inlineMail(armored(), { before: 'Hello\r\n' }), /not OpenPGP encrypted: the mail is text\/plain/],
+    ];
+    for (const [what, mail, reason] of cases) {
+      const outcome = await read(mail, inlineAllowed);
+      assert.equal(outcome.kind, 'quarantine', `${what}: ${JSON.stringify(outcome)}`);
+      if (outcome.kind === 'quarantine') assert.match(outcome.reason, reason, what);
+    }
   });
 });
