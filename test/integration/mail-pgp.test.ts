@@ -316,6 +316,10 @@ describe('inline PGP: only with the partner\'s legacy.inlinePgp exception', () =
     assert.deepEqual(outcome.legacyUsed, ['inline PGP instead of PGP/MIME (legacy.inlinePgp)']);
     // No Content-Type at all is text/plain too (RFC 2045).
     await assertFiles(await read(inlineMail(armored(), { headers: [] }), inlineAllowed));
+    // Its plaintext may also be a 6.1 signed entity (encrypted only, the signature detached inside).
+    const nested = await read(inlineMail(armoredOf(nestedMail())), inlineAllowed);
+    await assertFiles(nested);
+    assert.deepEqual(nested.legacyUsed, ['inline PGP instead of PGP/MIME (legacy.inlinePgp)']);
   });
 
   test('without the exception: quarantined, naming the exception that would accept it', async () => {
