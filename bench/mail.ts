@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, tempDir, type Measurement, type Workload } from './support.ts';
@@ -23,10 +23,20 @@ function certificates(dir: string): Record<'ca' | 'a' | 'b', { cert: string; key
   return { ca: { cert: f('ca.crt'), key: f('ca.key') }, a: { cert: f('a.crt'), key: f('a.key') }, b: { cert: f('b.crt'), key: f('b.key') } };
 }
 
-/** The same content as a MIME entity for openssl (multipart/mixed of base64 parts), written piece by piece. */
-function mixedFile(files: readonly string[], out: string): void {
+/**
+ * The same content as a MIME entity for openssl (multipart/mixed of base64 parts), written piece by
+ * piece; `manifest` puts our manifest first (for mails that our reader must accept).
+ */
+function mixedFile(files: readonly string[], out: string, manifest = false): void {
   const fd = openSync(out, 'w');
   writeSync(fd, 'Content-Type: multipart/mixed; boundary="B"\r\n\r\n');
+  if (manifest) {
+    const entries = files.map((file, i) => {
+      const bytes = readFileSync(file);
+      return { name: `IM${String(i + 1).padStart(6, '0')}.dcm`, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    });
+    writeSync(fd, `--B\r\nContent-Type: application/json; name="manifest.json"\r\n\r\n${JSON.stringify({ format: 'dicom-gateway-mail/1', sendId: 'nested', part: 1, parts: 1, files: entries })}\r\n`);
+  }
   for (const [i, file] of files.entries()) {
     writeSync(fd, `--B\r\nContent-Type: application/dicom; name="IM${String(i + 1).padStart(6, '0')}.dcm"\r\nContent-Transfer-Encoding: base64\r\n\r\n`);
     writeSync(fd, `${(readFileSync(file).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')}\r\n`, null, 'latin1');
@@ -72,12 +82,13 @@ function ours(args: readonly string[], child = './mail-build.ts'): Promise<{ ms:
  * detached by A, wrapped in multipart/signed, that encrypted (only) to B, in multipart/encrypted.
  * Joined with `cat` so that the 270 MB entity never passes through this process.
  */
-function nestedMail(gpg: (args: readonly string[]) => Buffer, dir: string): void {
+function nestedMail(gpg: (args: readonly string[]) => Buffer, dir: string, files: readonly string[]): void {
   const f = (n: string): string => path.join(dir, n);
-  gpg(['--passphrase', 'bench', '-u', 'a@site-a.test', '--armor', '--detach-sign', '-o', f('mixed.sig'), f('mixed.mime')]);
+  mixedFile(files, f('nested.mime'), true);
+  gpg(['--passphrase', 'bench', '-u', 'a@site-a.test', '--armor', '--detach-sign', '-o', f('nested.sig'), f('nested.mime')]);
   writeFileSync(f('signed.head'), 'Content-Type: multipart/signed; micalg=pgp-sha512; protocol="application/pgp-signature"; boundary="S"\r\n\r\n--S\r\n');
-  writeFileSync(f('signed.tail'), `\r\n--S\r\nContent-Type: application/pgp-signature\r\n\r\n${readFileSync(f('mixed.sig'), 'latin1').replace(/\r?\n/g, '\r\n')}\r\n--S--\r\n`);
-  execFileSync('sh', ['-c', 'cat "$1" "$2" "$3" > "$4"', 'sh', f('signed.head'), f('mixed.mime'), f('signed.tail'), f('signed.mime')]);
+  writeFileSync(f('signed.tail'), `\r\n--S\r\nContent-Type: application/pgp-signature\r\n\r\n${readFileSync(f('nested.sig'), 'latin1').replace(/\r?\n/g, '\r\n')}\r\n--S--\r\n`);
+  execFileSync('sh', ['-c', 'cat "$1" "$2" "$3" > "$4"', 'sh', f('signed.head'), f('nested.mime'), f('signed.tail'), f('signed.mime')]);
   gpg(['-z', '0', '-r', 'b@partner-b.test', '--armor', '--encrypt', '-o', f('nested.asc'), f('signed.mime')]);
   rmSync(f('signed.mime'));
   writeFileSync(f('nested.head'), ['From: a@site-a.test', 'To: b@partner-b.test', 'Subject: DICOM', 'Message-ID: <nested@site-a.test>', 'MIME-Version: 1.0', 'Content-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="E"', '', '--E', 'Content-Type: application/pgp-encrypted', '', 'Version: 1', '', '--E', 'Content-Type: application/octet-stream', '', ''].join('\r\n'));
@@ -106,7 +117,7 @@ async function pgpRounds(ctx: { log: (line: string) => void }, dir: string, stud
     writeFileSync(f('a-public.asc'), gpg(['--armor', '--export', 'a@site-a.test']));
     writeFileSync(f('b-public.asc'), gpg(['--armor', '--export', 'b@partner-b.test']));
     const figures = { build: [] as number[], buildRss: [] as number[], gpg: [] as number[], gpgRss: [] as number[], read: [] as number[], readRss: [] as number[], gpgRead: [] as number[], gpgReadRss: [] as number[], nested: [] as number[], nestedRss: [] as number[], gpgNested: [] as number[], gpgNestedRss: [] as number[] };
-    nestedMail(gpg, dir);
+    nestedMail(gpg, dir, readdirSync(studyDir).sort().map((name) => path.join(studyDir, name)));
     const gpgArgs = ['--homedir', home, '--batch', '--yes', '--pinentry-mode', 'loopback', '--trust-model', 'always'];
     for (let round = 0; round < rounds; round++) {
       const o = await ours(['build', studyDir, f('pgp.eml'), f('a-secret.asc'), 'bench', f('b-public.asc')], './mail-pgp.ts');
@@ -125,7 +136,7 @@ async function pgpRounds(ctx: { log: (line: string) => void }, dir: string, stud
       const n = await ours(['read', f('nested.eml'), f('nested-work'), f('b-secret.asc'), 'bench-b', f('a-public.asc')], './mail-pgp.ts');
       // gpg needs two runs (decrypt, then verify the detached signature over the signed part, given as a file).
       const peerDecrypt = await measured('gpg', [...gpgArgs, '--passphrase', 'bench-b', '-o', f('nested.out'), '--decrypt', f('nested.asc')]);
-      const peerVerify = await measured('gpg', [...gpgArgs, '--verify', f('mixed.sig'), f('mixed.mime')]);
+      const peerVerify = await measured('gpg', [...gpgArgs, '--verify', f('nested.sig'), f('nested.mime')]);
       figures.nested.push(n.ms);
       figures.nestedRss.push(n.peakRss / MiB);
       figures.gpgNested.push(peerDecrypt.ms + peerVerify.ms);

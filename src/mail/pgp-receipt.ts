@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import * as openpgp from 'openpgp';
 import { checkBoundary, maxHeaderBytes, parseContentType, parseHeaders } from './mime.ts';
-import { findParts, readRangeToBuffer } from './mime-file.ts';
+import { findParts, readCanonical, readRangeToBuffer } from './mime-file.ts';
 import type { PinnedPartner } from './partners.ts';
 import type { OpenPgpIdentity } from './pgp-identity.ts';
 import { readDispositionReport, reportEntity, signedReceiptMail, type ReceiptOutcome, type ReceiptRequest } from './receipt.ts';
@@ -33,7 +33,9 @@ export async function readPgpReceipt(rawPath: string, partner: Extract<PinnedPar
     if (parts.length !== 2 || content === undefined || signaturePart === undefined) return { kind: 'quarantine', reason: `multipart/signed with ${parts.length} parts (expected content and signature)` };
     const sigText = (await readRangeToBuffer(handle, signaturePart, 64 * 1024, 'signature')).toString('latin1');
     // The signed bytes in canonical form (CRLF), as RFC 3156 5 has the signer hash them.
-    const canonical = await readCanonical(handle, content);
+    const chunks: Buffer[] = [];
+    for await (const chunk of readCanonical(handle, content)) chunks.push(chunk);
+    const canonical = Buffer.concat(chunks);
     try {
       const signature = await openpgp.readSignature({ armoredSignature: sigText.slice(parseHeaders(Buffer.from(sigText, 'latin1')).length) });
       const result = await openpgp.verify({ message: await openpgp.createMessage({ binary: canonical }), signature, verificationKeys: partner.key, expectSigned: true, config: partner.config });
@@ -45,9 +47,4 @@ export async function readPgpReceipt(rawPath: string, partner: Extract<PinnedPar
   } finally {
     await handle.close();
   }
-}
-
-async function readCanonical(handle: Awaited<ReturnType<typeof open>>, range: { start: number; end: number }): Promise<Buffer> {
-  const raw = await readRangeToBuffer(handle, range, 1024 * 1024, 'receipt');
-  return Buffer.from(raw.toString('latin1').replace(/\r?\n/g, crlf), 'latin1');
 }
