@@ -97,6 +97,7 @@ test('6.1 mails are imported; inline PGP only with legacy.inlinePgp, logged when
         imported.push(readFileSync(file));
         return { kind: 'stored', instanceId: imported.length };
       },
+      implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
       inboxDir: path.join(dir, 'inbox'),
       workDir: path.join(dir, 'work'),
       maxInboundBytes: 10 * 1024 * 1024,
