@@ -4,7 +4,7 @@ import { Router } from 'express';
 import type { DestinationStream } from 'pino';
 import { ArchiveStore, DiskGuard, importPart10File, ImportFolder, StorageCommitments, StudyStability, storageSopClasses, storageTransferSyntaxes } from './archive/index.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { GatewayConfig } from './config/index.ts';
+import { defaultSecretKeyFile, loadSecretKey, type GatewayConfig } from './config/index.ts';
 import { dataLayout, prepareDataDir, type DataLayout } from './data-dir.ts';
 import { ArchiveRepository, AssociationRepository, Database, DerivedFileRepository, DeviceRepository, MppsRepository, PatientRepository, RecordRepository, StorageCommitmentRepository, WorklistRepository } from './db/index.ts';
 import { connectedClients, DeviceRegistry } from './devices/index.ts';
@@ -112,7 +112,7 @@ export class Gateway {
     return this.#records;
   }
 
-  /** The e-mail relay; undefined when no mailbox is configured. */
+  /** The e-mail relay; undefined until the gateway has started. */
   get mail(): MailRelay | undefined {
     return this.#mail;
   }
@@ -173,27 +173,26 @@ export class Gateway {
       // The relay's job types must register before the queue starts; it imports through the archive store built below.
       let archiveStore: ArchiveStore | undefined;
       const implementation = { classUid: dimse.Implementation.getImplementationClassUid(), versionName: `DCMGW_${version}` };
-      const mail =
-        config.mail.mailboxes.length === 0
-          ? undefined
-          : new MailRelay({
-              config: config.mail,
-              db,
-              archive: archiveRepository,
-              jobs,
-              dirs: { archive: this.layout.archive, mail: this.layout.mail },
-              importFile: (file, source) => {
-                if (archiveStore === undefined) throw new Error('the archive is not ready');
-                return importPart10File(archiveStore, file, source);
-              },
-              implementation,
-              clock: this.clock,
-              log: log.child({ component: 'mail' }),
-            });
+      // Built without any mailbox too: mailboxes can be made through the API.
+      let secretKey: Buffer | undefined;
+      const secretKeyFile = config.secretKeyFile ?? defaultSecretKeyFile(config.dataDir);
+      const mail = new MailRelay({
+        config: config.mail,
+        db,
+        archive: archiveRepository,
+        jobs,
+        dirs: { archive: this.layout.archive, mail: this.layout.mail },
+        importFile: (file, source) => {
+          if (archiveStore === undefined) throw new Error('the archive is not ready');
+          return importPart10File(archiveStore, file, source);
+        },
+        implementation,
+        // Read (made when missing) only once a mailbox is stored through the API.
+        secretKey: () => (secretKey ??= loadSecretKey(secretKeyFile, true)),
+        clock: this.clock,
+        log: log.child({ component: 'mail' }),
+      });
       this.#mail = mail;
-      if (mail !== undefined && config.queue.driver === 'redis' && !config.queue.runWorkers) {
-        log.warn('the e-mail relay sends from the gateway process, but queue.runWorkers is false: mails will wait; set it true');
-      }
       // Rendered files go to the patient record in the transaction that records them.
       const catalog = jobCatalog({
         config,
@@ -201,10 +200,10 @@ export class Gateway {
         clock: this.clock,
         renderer,
         rendered: { repository: derivedFiles, onRendered: (tx, rendered) => void records.fileRendered(tx, rendered) },
-        ...(mail === undefined ? {} : { afterStudyStable: (tx, uid) => mail.routeStable(tx, uid) }),
+        afterStudyStable: (tx, uid) => mail.routeStable(tx, uid),
       });
       const given = this.#options.jobs?.definitions ?? [];
-      const definitions = [...catalog.definitions, ...(mail?.jobDefinitions() ?? [])];
+      const definitions = [...catalog.definitions, ...mail.jobDefinitions()];
       for (const definition of [...definitions.filter((d) => !given.some((g) => g.type === d.type)), ...given]) jobs.register(definition);
 
       const devices = new DeviceRegistry({ repository: new DeviceRepository(db), clock: this.clock, log: log.child({ component: 'devices' }) });
@@ -274,10 +273,11 @@ export class Gateway {
       });
       await archive.removeLeftovers();
       archiveStore = archive;
-      if (mail !== undefined) {
-        await mail.start();
-        this.#stoppables.push({ name: 'mail', stop: () => mail.stop() });
-        this.health.register('mail', () => mail.health());
+      await mail.start();
+      this.#stoppables.push({ name: 'mail', stop: () => mail.stop() });
+      this.health.register('mail', () => mail.health());
+      if (mail.mailboxes.size > 0 && config.queue.driver === 'redis' && !config.queue.runWorkers) {
+        log.warn('the e-mail relay sends from the gateway process, but queue.runWorkers is false: mails will wait; set it true');
       }
       const stability = new StudyStability({
         db,
@@ -358,7 +358,7 @@ export class Gateway {
             'worklist-items': worklistRouter(worklist, config.gateway.timezone),
             'worklist-folder': folderRouter(folder, 'no worklist folder is configured (worklist.folder)'),
             studies: Router().use(studiesRouter(archiveRepository), studySendRouter(mail)),
-            ...(mail === undefined ? {} : { mail: mailRouter(mail) }),
+            mail: mailRouter(mail),
             patients: patientsRouter(new PatientRepository(db)),
             records: recordsRouter(records),
             'storage-commitments': storageCommitmentsRouter(commitmentRepository),

@@ -11,4 +11,5 @@ export { RecordRepository, type EntryHeader, type IndexedInstance, type NewAttac
 export { CommitmentState, markCommitmentDelivered, ReportOn, StorageCommitmentRepository, type StoredCommitment } from './storage-commitment-repository.ts';
 export { DerivedFileRepository, type Rendition, type StoredDerivedFile } from './derived-file-repository.ts';
 export { MailRepository, InboundState, MailFormat, OutboundState, type InboundMail, type MailPartner, type NewPartner, type OutboundDocument, type OutboundMail, type ReceivedSet } from './mail-repository.ts';
+export { MailboxRepository, type NewStoredMailbox, type StoredMailbox } from './mailbox-repository.ts';
 export { MailPartialRepository, PartialState, type Fragment, type PartialSet } from './mail-partial-repository.ts';

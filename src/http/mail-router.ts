@@ -29,7 +29,8 @@ function requireRelay(relay: MailRelay | undefined): MailRelay {
 }
 
 /**
- * `/api/v1/mail`: partners (CRUD), our mailboxes (from the config: read-only, without passwords),
+ * `/api/v1/mail`: partners (CRUD), our mailboxes (CRUD for those made here; those of the config file
+ * read-only; never a key, password or passphrase in an answer),
  * mails sent (`messages`, with retry) and received (`received`), the certificates and their expiry.
  */
 export function mailRouter(relay: MailRelay): Router {
@@ -52,15 +53,21 @@ export function mailRouter(relay: MailRelay): Router {
     res.status(204).end();
   });
   router.get('/mailboxes', (_req, res) => {
-    res.json({
-      items: [...relay.mailboxes.values()].map((m) => {
-        const { serverCertificate: _, ...report } = relay.inboxes.get(m.config.name)?.report() ?? { serverCertificate: null };
-        const pgp = relay.openpgp.get(m.config.name);
-        // Our public key, for partners to pin; never the private key or its passphrase.
-        const openpgp = pgp === undefined ? null : { fingerprint: pgp.fingerprint, publicKey: pgp.armoredPublicKey };
-        return { name: m.config.name, address: m.config.address, smtp: m.config.smtp, pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user }, pollSeconds: m.config.pollSeconds, openpgp, inbox: report };
-      }),
-    });
+    res.json({ items: relay.mailboxAdmin.list() });
+  });
+  router.post('/mailboxes', async (req, res) => {
+    const mailbox = await relay.mailboxAdmin.create(req.body);
+    res.status(201).location(`${req.baseUrl}/mailboxes/${encodeURIComponent(mailbox.name)}`).json(mailbox);
+  });
+  router.get('/mailboxes/:name', (req, res) => {
+    res.json(relay.mailboxAdmin.get(req.params.name));
+  });
+  router.put('/mailboxes/:name', async (req, res) => {
+    res.json(await relay.mailboxAdmin.update(req.params.name, req.body));
+  });
+  router.delete('/mailboxes/:name', async (req, res) => {
+    await relay.mailboxAdmin.delete(req.params.name);
+    res.status(204).end();
   });
   router.post('/mailboxes/:name/poll', async (req, res) => {
     const inbox = relay.inboxes.get(req.params.name);

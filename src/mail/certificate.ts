@@ -31,3 +31,24 @@ export function issuerAndSerialOfDer(certDer: Buffer): Buffer {
   return seq(issuer.raw, serial.raw);
 }
 
+
+/** What the API shows of a certificate: enough to recognise it and see when it ends. */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  serialNumber: string;
+  validFrom: string;
+  validTo: string;
+  fingerprint256: string;
+}
+
+export function certificateInfo(cert: X509Certificate): CertificateInfo {
+  return {
+    subject: cert.subject.replace(/\n/g, ', '),
+    issuer: cert.issuer.replace(/\n/g, ', '),
+    serialNumber: cert.serialNumber,
+    validFrom: new Date(cert.validFrom).toISOString(),
+    validTo: new Date(cert.validTo).toISOString(),
+    fingerprint256: cert.fingerprint256,
+  };
+}

@@ -6,7 +6,7 @@ import { MailFormat, type MailPartner, type MailRepository, type NewPartner } fr
 import { aeTitleSchema } from '../domain/ae-title.ts';
 import { ErrorCode, GatewayError, type FieldIssue } from '../domain/errors.ts';
 import { parseOrThrow } from '../domain/validation.ts';
-import { cmsCertificate, type CmsCertificate } from './certificate.ts';
+import { certificateInfo, cmsCertificate, type CertificateInfo, type CmsCertificate } from './certificate.ts';
 import { openPgpKeyInfo, readPartnerKey, type OpenPgpKeyInfo } from './pgp-keys.ts';
 import { legacyFindings, pgpConfig, type LegacyFindings } from './pgp-policy.ts';
 
@@ -45,8 +45,6 @@ export const partnerInputSchema = z
   })
   .strict();
 
-type CertificateInfo = { subject: string; issuer: string; serialNumber: string; validFrom: string; validTo: string; fingerprint256: string };
-
 export interface PartnerView extends Omit<MailPartner, 'maxMailBytes' | 'openpgpKey'> {
   maxMailMb: number;
   certificateInfo: CertificateInfo | null;
@@ -62,10 +60,11 @@ export type PinnedPartner =
 /** The partners' registry: validated, each with the certificate or key we pin for it. */
 export class Partners {
   readonly #repository: MailRepository;
-  readonly #mailboxes: readonly string[];
+  /** Our mailboxes' names, as they are now (mailboxes come and go through the API). */
+  readonly #mailboxes: ReadonlyMap<string, unknown> | ReadonlySet<string>;
   readonly #clock: Clock;
 
-  constructor(deps: { repository: MailRepository; mailboxes: readonly string[]; clock: Clock }) {
+  constructor(deps: { repository: MailRepository; mailboxes: ReadonlyMap<string, unknown> | ReadonlySet<string>; clock: Clock }) {
     this.#repository = deps.repository;
     this.#mailboxes = deps.mailboxes;
     this.#clock = deps.clock;
@@ -118,7 +117,10 @@ export class Partners {
   async #validate(input: unknown): Promise<NewPartner> {
     const p = parseOrThrow(partnerInputSchema, input, 'partner');
     const issues: FieldIssue[] = [];
-    if (!this.#mailboxes.includes(p.mailbox)) issues.push({ path: 'mailbox', message: this.#mailboxes.length === 0 ? 'no mailbox is configured (mail.mailboxes)' : `no such mailbox; configured: ${this.#mailboxes.join(', ')}` });
+    if (!this.#mailboxes.has(p.mailbox)) {
+      const names = [...this.#mailboxes.keys()];
+      issues.push({ path: 'mailbox', message: names.length === 0 ? 'no mailbox exists (mail.mailboxes in the config, or POST /api/v1/mail/mailboxes)' : `no such mailbox; there are: ${names.join(', ')}` });
+    }
     if (p.format === MailFormat.Smime) {
       if (p.publicKey !== undefined) issues.push({ path: 'publicKey', message: 'only for format openpgp' });
       if (p.certificate === undefined) issues.push({ path: 'certificate', message: 'required for format smime' });
@@ -168,10 +170,5 @@ async function view(p: MailPartner): Promise<PartnerView> {
     const info = key === undefined ? null : { ...(await openPgpKeyInfo(key)), legacyFindings: [...findings.sha1, ...findings.oldKeyTypes] };
     return { ...base, certificateInfo: null, openpgp: info };
   }
-  const cert = new X509Certificate(p.certificate);
-  return {
-    ...base,
-    certificateInfo: { subject: cert.subject.replace(/\n/g, ', '), issuer: cert.issuer.replace(/\n/g, ', '), serialNumber: cert.serialNumber, validFrom: new Date(cert.validFrom).toISOString(), validTo: new Date(cert.validTo).toISOString(), fingerprint256: cert.fingerprint256 },
-    openpgp: null,
-  };
+  return { ...base, certificateInfo: certificateInfo(new X509Certificate(p.certificate)), openpgp: null };
 }

@@ -5,7 +5,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
 import type { GatewayConfig } from '../config/index.ts';
-import { MailPartialRepository, MailRepository, type ArchiveRepository, type Database, type OutboundMail, type ReceivedSet } from '../db/index.ts';
+import { MailboxRepository, MailPartialRepository, MailRepository, type ArchiveRepository, type Database, type OutboundMail, type ReceivedSet } from '../db/index.ts';
 import type { ComponentHealth } from '../health.ts';
 import type { AnyJobDefinition, JobQueue } from '../jobs/index.ts';
 import type { Logger } from '../log.ts';
@@ -13,6 +13,8 @@ import { certificatesOfPem, expiryAt, expiryOf, type CertificateExpiry } from '.
 import { loadMailboxes, type Mailbox } from './identity.ts';
 import { MailInbox } from './inbox.ts';
 import { mailJobs } from './mail-jobs.ts';
+import { MailboxRegistry } from './mailbox-registry.ts';
+import { Mailboxes } from './mailboxes.ts';
 import { MailOutbound, type OutboundDeps } from './outbound.ts';
 import { Partners } from './partners.ts';
 import { loadOpenPgpIdentities, type OpenPgpIdentity } from './pgp-identity.ts';
@@ -28,6 +30,8 @@ export interface MailRelayDeps {
   importFile: (file: string, source: { callingAeTitle: string; associationId: string }) => Promise<StoreOutcome>;
   /** Written into the instances made of received PDFs. */
   implementation: { classUid: string; versionName: string };
+  /** The key that seals the secrets of mailboxes made through the API (`secretKeyFile`; made on first use). */
+  secretKey: () => Buffer;
   clock: Clock;
   log: Logger;
   /** Tests replace the SMTP side. */
@@ -35,17 +39,21 @@ export interface MailRelayDeps {
 }
 
 /**
- * The e-mail relay, wired: partners, sending (planned mails with their jobs), a poller per mailbox,
- * and the certificate expiry report. Built before the job queue starts (its job types register then).
+ * The e-mail relay, wired: our mailboxes (config file and API), partners, sending (planned mails with
+ * their jobs), a poller per mailbox, and the certificate expiry report. Built before the job queue
+ * starts (its job types register then); built also without any mailbox, so that the first can be
+ * made through the API.
  */
 export class MailRelay {
   readonly partners: Partners;
   readonly outbound: MailOutbound;
   readonly repository: MailRepository;
-  readonly mailboxes: ReadonlyMap<string, Mailbox>;
-  readonly inboxes: ReadonlyMap<string, MailInbox>;
-  /** Our OpenPGP key pairs by mailbox, opened by `start()` (the keys' passphrases are checked then). */
-  readonly openpgp = new Map<string, OpenPgpIdentity>();
+  /** Our mailboxes in the API: the config file's (read-only) and those made there. */
+  readonly mailboxAdmin: Mailboxes;
+  /** Our mailboxes, their OpenPGP key pairs and inboxes, as they are now. */
+  readonly #registry: MailboxRegistry;
+  /** The config file's mailboxes, checked at construction; registered by `start()`. */
+  readonly #configMailboxes: Mailbox[];
   /**
    * Expiry of the OpenPGP keys in use (ours, partners' pinned ones), by armored key: openpgp reads it
    * asynchronously, the expiry report is synchronous (health), so keys are read at start and as they
@@ -61,15 +69,16 @@ export class MailRelay {
     const log = deps.log;
     this.repository = new MailRepository(deps.db);
     this.partials = new MailPartialRepository(deps.db);
-    this.mailboxes = new Map(loadMailboxes(deps.config.mailboxes).map((m) => [m.config.name, m]));
-    this.partners = new Partners({ repository: this.repository, mailboxes: [...this.mailboxes.keys()], clock: deps.clock });
+    this.#configMailboxes = loadMailboxes(deps.config.mailboxes);
+    this.#registry = new MailboxRegistry((mailbox) => this.#newInbox(mailbox));
+    this.partners = new Partners({ repository: this.repository, mailboxes: this.#registry.mailboxes, clock: deps.clock });
     this.outbound = new MailOutbound({
       db: deps.db,
       mail: this.repository,
       archive: deps.archive,
       partners: this.partners,
-      mailboxes: this.mailboxes,
-      openpgp: this.openpgp,
+      mailboxes: this.#registry.mailboxes,
+      openpgp: this.#registry.openpgp,
       jobs: deps.jobs,
       archiveDir: deps.dirs.archive,
       outboxDir: path.join(deps.dirs.mail, 'outbox'),
@@ -78,32 +87,53 @@ export class MailRelay {
       log,
       ...(deps.smtp === undefined ? {} : { smtp: deps.smtp }),
     });
-    this.inboxes = new Map(
-      [...this.mailboxes.values()].map((mailbox) => [
-        mailbox.config.name,
-        new MailInbox(
-          {
-            mailbox,
-            openpgp: this.openpgp,
-            mail: this.repository,
-            partners: this.partners,
-            importFile: deps.importFile,
-            implementation: deps.implementation,
-            inboxDir: path.join(deps.dirs.mail, 'inbox'),
-            workDir: path.join(deps.dirs.mail, 'work'),
-            maxInboundBytes: deps.config.maxInboundMb * 1024 * 1024,
-            maxParts: deps.config.maxParts,
-            partials: this.partials,
-            partialTimeoutMs: deps.config.partialTimeoutHours * 3_600_000,
-            setTimeoutMs: deps.config.setTimeoutHours * 3_600_000,
-            // A mail without a Message-ID cannot be acknowledged (the receipt names it).
-            ...(deps.config.sendReceipts ? { onImported: async (received: { id: number; messageId: string | null }) => (received.messageId === null ? undefined : this.outbound.queueReceipt(received.id)) } : {}),
-            clock: deps.clock,
-            log,
-          },
-          mailbox.config.pollSeconds * 1000,
-        ),
-      ]),
+    this.mailboxAdmin = new Mailboxes({
+      repository: new MailboxRepository(deps.db),
+      mail: this.repository,
+      registry: this.#registry,
+      configNames: new Set(this.#configMailboxes.map((m) => m.config.name)),
+      secretKey: deps.secretKey,
+      clock: deps.clock,
+      log,
+    });
+  }
+
+  get mailboxes(): ReadonlyMap<string, Mailbox> {
+    return this.#registry.mailboxes;
+  }
+
+  get inboxes(): ReadonlyMap<string, MailInbox> {
+    return this.#registry.inboxes;
+  }
+
+  /** Our OpenPGP key pairs by mailbox (the keys' passphrases are checked as they are opened). */
+  get openpgp(): ReadonlyMap<string, OpenPgpIdentity> {
+    return this.#registry.openpgp;
+  }
+
+  #newInbox(mailbox: Mailbox): MailInbox {
+    const deps = this.#deps;
+    return new MailInbox(
+      {
+        mailbox,
+        openpgp: this.#registry.openpgp,
+        mail: this.repository,
+        partners: this.partners,
+        importFile: deps.importFile,
+        implementation: deps.implementation,
+        inboxDir: path.join(deps.dirs.mail, 'inbox'),
+        workDir: path.join(deps.dirs.mail, 'work'),
+        maxInboundBytes: deps.config.maxInboundMb * 1024 * 1024,
+        maxParts: deps.config.maxParts,
+        partials: this.partials,
+        partialTimeoutMs: deps.config.partialTimeoutHours * 3_600_000,
+        setTimeoutMs: deps.config.setTimeoutHours * 3_600_000,
+        // A mail without a Message-ID cannot be acknowledged (the receipt names it).
+        ...(deps.config.sendReceipts ? { onImported: async (received: { id: number; messageId: string | null }) => (received.messageId === null ? undefined : this.outbound.queueReceipt(received.id)) } : {}),
+        clock: deps.clock,
+        log: deps.log,
+      },
+      mailbox.config.pollSeconds * 1000,
     );
   }
 
@@ -117,7 +147,9 @@ export class MailRelay {
   }
 
   async start(): Promise<void> {
-    for (const [name, identity] of await loadOpenPgpIdentities(this.#deps.config.mailboxes)) this.openpgp.set(name, identity);
+    const configPgp = await loadOpenPgpIdentities(this.#deps.config.mailboxes);
+    for (const mailbox of this.#configMailboxes) await this.#registry.put(mailbox, configPgp.get(mailbox.config.name));
+    await this.mailboxAdmin.loadStored();
     for (const [name, identity] of this.openpgp) this.#deps.log.info({ mailbox: name, fingerprint: identity.fingerprint }, 'OpenPGP key opened');
     const armored = [...[...this.openpgp.values()].map((i) => i.armoredPublicKey), ...this.repository.partners().flatMap((p) => (p.openpgpKey === null ? [] : [p.openpgpKey]))];
     await Promise.all(armored.map((key) => this.#learnPgpExpiry(key)));
@@ -127,11 +159,11 @@ export class MailRelay {
     for (const entry of this.certificates()) {
       if (entry.status !== 'ok') this.#deps.log.warn({ owner: entry.owner, validTo: entry.validTo, daysLeft: entry.daysLeft }, entry.status === 'expired' ? 'certificate expired' : 'certificate expires soon');
     }
-    for (const inbox of this.inboxes.values()) inbox.start();
+    await this.#registry.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.inboxes.values()].map((i) => i.stop()));
+    await this.#registry.stop();
   }
 
   /** Received sets, each flagged `overdue` when still incomplete after `mail.setTimeoutHours`. */

@@ -306,7 +306,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const [box] = loadMailboxes([{ ...mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'faults'), pop3: { host: '127.0.0.1', port: proxy.port, user: servers.accounts.b.user, password: servers.accounts.b.password } }]);
     const db = Database.open({ file: path.join(tempDir('gw-mail-faults-'), 'gateway.db') });
     const repository = new MailRepository(db);
-    const partners = new Partners({ repository, mailboxes: ['faults'], clock: systemClock });
+    const partners = new Partners({ repository, mailboxes: new Set(['faults']), clock: systemClock });
     await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'faults' });
     const imported: string[] = [];
     let failNextDelete = false;
@@ -604,7 +604,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const db = Database.open({ file: path.join(tempDir('gw-mail-partials-'), 'gateway.db') });
     const repository = new MailRepository(db);
     const partials = new MailPartialRepository(db);
-    const partners = new Partners({ repository, mailboxes: ['partials'], clock: systemClock });
+    const partners = new Partners({ repository, mailboxes: new Set(['partials']), clock: systemClock });
     await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'partials' });
     const clock = new ManualClock(new Date());
     const imported: Buffer[] = [];
@@ -687,7 +687,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const [box] = loadMailboxes([mailbox(servers.accounts.b, certs.clientB, certs.smimeB, servers.smtpPort, 'sets')]);
     const db = Database.open({ file: path.join(tempDir('gw-mail-sets-'), 'gateway.db') });
     const repository = new MailRepository(db);
-    const partners = new Partners({ repository, mailboxes: ['sets'], clock: systemClock });
+    const partners = new Partners({ repository, mailboxes: new Set(['sets']), clock: systemClock });
     await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'sets' });
     const imported: Buffer[] = [];
     const receipts: number[] = [];

@@ -10,6 +10,7 @@ import { mail } from './0009-mail.ts';
 import { mailInterop } from './0010-mail-interop.ts';
 import { anonymousPatients } from './0011-anonymous-patients.ts';
 import { mailDocuments } from './0012-mail-documents.ts';
+import { mailboxes } from './0013-mailboxes.ts';
 
 export interface Migration {
   /** 1, 2, 3, ... in order; never renumber or edit one that has shipped. */
@@ -23,4 +24,4 @@ export interface Migration {
   foreignKeysOff?: boolean;
 }
 
-export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, mailInterop, anonymousPatients, mailDocuments];
+export const migrations: readonly Migration[] = [devices, associations, jobs, worklist, archive, storageCommitment, derivedFiles, records, mail, mailInterop, anonymousPatients, mailDocuments, mailboxes];
