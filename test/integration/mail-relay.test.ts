@@ -798,6 +798,51 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
       for (const file of servers.mails(servers.accounts.b)) if (!before.has(file)) rmSync(file, { force: true });
     }
   });
+  test('a mailbox made through the API receives and sends: a site without mailboxes in its config takes B\'s account, imports A\'s study byte-identical, and its receipt acknowledges it at A', async () => {
+    const siteC = await startGateway();
+    const account = servers.accounts.b;
+    const created = await json(
+      await siteC.api('/api/v1/mail/mailboxes', {
+        method: 'POST',
+        body: JSON.stringify({
+          name: 'through-api',
+          address: account.address,
+          smtp: { host: '127.0.0.1', port: servers.smtpPort, security: 'starttls' },
+          pop3: { host: '127.0.0.1', port: servers.pop3sPort, user: account.user, password: account.password },
+          tls: { cert: pem(certs.clientB.cert), key: pem(certs.clientB.key), ca: pem(certs.ca.cert) },
+          smime: { cert: pem(certs.smimeB.cert), key: pem(certs.smimeB.key) },
+          pollSeconds: 3600,
+        }),
+      }),
+      201,
+    );
+    assert.equal(created['source'], 'api');
+    await json(await siteC.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'through-api' }) }), 201);
+    const study = `${uidBase}.50`;
+    const sops = await storeStudy(siteA, study, 2);
+    // Receipts of earlier tests still on A's server are collected first.
+    await poll(siteA);
+    const beforeA = (await received(siteA)).length;
+    await json(await siteA.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Teleradiologie B' }) }), 202);
+    const [mail] = await sentMails(siteA, study, 1);
+    assert.equal(mail?.state, 'sent', JSON.stringify(mail));
+    await waitFor(() => servers.mails(account).length === 1, { timeoutMs: 30_000, what: 'delivery to b' });
+
+    // Collected over POP3S with the client certificate given through the API, decrypted with its S/MIME key.
+    await json(await siteC.api('/api/v1/mail/mailboxes/through-api/poll', { method: 'POST' }), 200);
+    const [got] = await received(siteC);
+    assert.equal(got?.state, 'imported', JSON.stringify(got));
+    assert.equal(got?.stored, 2);
+    assert.equal(servers.mails(account).length, 0, 'deleted from the server');
+    for (const sop of sops) assert.ok(datasetBytes(await archivedFile(siteC, sop)).equals(datasetBytes(await archivedFile(siteA, sop))), `dataset of ${sop} differs`);
+
+    // Its receipt went out through Postfix with the same mailbox (signed with its S/MIME key) and acknowledges A's mail.
+    await waitFor(() => servers.mails(servers.accounts.a).length >= 1, { timeoutMs: 30_000, what: "C's receipt delivered to A" });
+    await poll(siteA);
+    assert.equal((await received(siteA)).length, beforeA + 1);
+    assert.equal((await json(await siteA.api(`/api/v1/mail/messages/${mail?.id}`), 200))['state'], 'acknowledged');
+  });
+
   test('PDF documents sent with a study arrive at B as Encapsulated PDF instances of the study; bad attachments are named, nothing queued', async () => {
     const study = `${uidBase}.70`;
     await storeStudy(siteA, study, 2);
