@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { GatewayConfig } from '../config/index.ts';
 import { ErrorCode, GatewayError, type FieldIssue } from '../domain/errors.ts';
@@ -38,14 +38,6 @@ const field = (at: string, name: string): string => (at === '' ? name : `${at}.$
  */
 export function checkMailboxMaterial(material: MailboxMaterial, at: string, issues: FieldIssue[]): Pick<Mailbox, 'tls' | 'smime'> | undefined {
   const before = issues.length;
-  const certificate = (pem: Buffer, name: string): X509Certificate | undefined => {
-    try {
-      return new X509Certificate(pem);
-    } catch (err) {
-      issues.push({ path: field(at, name), message: `not a PEM certificate: ${(err as Error).message}` });
-      return undefined;
-    }
-  };
   const privateKey = (pem: Buffer, name: string): KeyObject | undefined => {
     try {
       return createPrivateKey(pem);
@@ -58,7 +50,14 @@ export function checkMailboxMaterial(material: MailboxMaterial, at: string, issu
     if (cert !== undefined && key !== undefined && !cert.checkPrivateKey(key)) issues.push({ path: field(at, keyField), message: `the key does not belong to ${certField}` });
   };
 
-  const tlsCert = certificate(material.tls.cert, 'tls.cert');
+  // PEM only, as TLS takes it; a chain (ours first, then intermediates) is fine.
+  let tlsCert: X509Certificate | undefined;
+  try {
+    tlsCert = certificatesOfPem(material.tls.cert)[0];
+    if (tlsCert === undefined) issues.push({ path: field(at, 'tls.cert'), message: 'not a PEM certificate (-----BEGIN CERTIFICATE----- ...)' });
+  } catch (err) {
+    issues.push({ path: field(at, 'tls.cert'), message: `not a PEM certificate: ${(err as Error).message}` });
+  }
   matches(tlsCert, privateKey(material.tls.key, 'tls.key'), 'tls.key', 'tls.cert');
   try {
     if (certificatesOfPem(material.tls.ca).length === 0) issues.push({ path: field(at, 'tls.ca'), message: 'no PEM certificate (-----BEGIN CERTIFICATE----- ...) in it' });

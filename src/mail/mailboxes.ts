@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import { mailboxSchema, openSecret, sealSecret } from '../config/index.ts';
@@ -101,7 +102,8 @@ export class Mailboxes {
       smtp: m.config.smtp,
       pop3: { host: m.config.pop3.host, port: m.config.pop3.port, user: m.config.pop3.user },
       pollSeconds: m.config.pollSeconds,
-      tls: { certificate: certificateInfo(certificatesOfPem(m.tls.cert)[0] ?? m.smime.certificate.x509), ca: certificatesOfPem(m.tls.ca).map(certificateInfo) },
+      // The checks made sure the TLS certificate is PEM.
+      tls: { certificate: certificateInfo(certificatesOfPem(m.tls.cert)[0] as X509Certificate), ca: certificatesOfPem(m.tls.ca).map(certificateInfo) },
       smime: { certificate: certificateInfo(m.smime.certificate.x509) },
       openpgp: pgp === undefined ? null : { fingerprint: pgp.fingerprint, publicKey: pgp.armoredPublicKey },
       inbox: report === undefined ? null : (inbox as MailboxView['inbox']),
@@ -288,7 +290,12 @@ export class Mailboxes {
   }
 
   #sealed(r: Resolved): NewStoredMailbox {
-    const key = this.#deps.secretKey();
+    let key: Buffer;
+    try {
+      key = this.#deps.secretKey();
+    } catch (err) {
+      throw new GatewayError(ErrorCode.Unavailable, `the mailbox is not stored: its secrets cannot be sealed (${(err as Error).message}); check secretKeyFile`, { cause: err });
+    }
     const { config } = r.mailbox;
     return {
       name: config.name,
