@@ -30,7 +30,6 @@ export const mailboxInputSchema = mailboxSchema.omit({ pop3: true, tls: true, sm
   /** Our OpenPGP key pair: the armored private key, protected by the passphrase. */
   openpgp: z.object({ key: pemText.optional(), passphrase: z.string().min(1).max(1000).optional() }).strict().optional(),
 });
-type MailboxInput = z.output<typeof mailboxInputSchema>;
 
 /** A mailbox as the API shows it: never a private key, password or passphrase. */
 export interface MailboxView {
@@ -194,7 +193,6 @@ export class Mailboxes {
     const issues: FieldIssue[] = [];
     const parsed = mailboxInputSchema.safeParse(input);
     if (!parsed.success) issues.push(...toFieldIssues(parsed.error));
-    const data: Partial<MailboxInput> = parsed.success ? parsed.data : {};
     const kept = stored === undefined ? undefined : this.#open(stored, 'stored', issues);
     const secret = (path: string[], keptValue: string | undefined): string | undefined => {
       const given = stringAt(input, ...path);
@@ -209,7 +207,8 @@ export class Mailboxes {
       tlsKey: secret(['tls', 'key'], kept?.tlsKey),
       smimeKey: secret(['smime', 'key'], kept?.smimeKey),
     };
-    const wantsPgp = typeof input === 'object' && input !== null && (input as Record<string, unknown>)['openpgp'] !== undefined;
+    const givenPgp = typeof input === 'object' && input !== null ? (input as Record<string, unknown>)['openpgp'] : undefined;
+    const wantsPgp = typeof givenPgp === 'object' && givenPgp !== null;
     const pgp = wantsPgp ? { key: secret(['openpgp', 'key'], kept?.openpgp?.key), passphrase: secret(['openpgp', 'passphrase'], kept?.openpgp?.passphrase) } : null;
 
     const material = {

@@ -86,7 +86,7 @@ export class MailOutbound {
     const { partner, format } = await partners.find(request.partner);
     const mailbox = this.#deps.mailboxes.get(partner.mailbox);
     if (mailbox === undefined) throw new GatewayError(ErrorCode.Invalid, `the partner's mailbox "${partner.mailbox}" is not configured`, { issues: [{ path: 'partner', message: 'its mailbox is not configured' }] });
-    if (format === 'openpgp' && !this.#deps.openpgp.has(mailbox.config.name)) throw new GatewayError(ErrorCode.Invalid, `the partner uses OpenPGP but mailbox "${mailbox.config.name}" has no OpenPGP key`, { issues: [{ path: 'partner', message: `configure mail.mailboxes[].openpgp for mailbox ${mailbox.config.name}` }] });
+    if (format === 'openpgp' && !this.#deps.openpgp.has(mailbox.config.name)) throw new GatewayError(ErrorCode.Invalid, `the partner uses OpenPGP but mailbox "${mailbox.config.name}" has no OpenPGP key`, { issues: [{ path: 'partner', message: `give mailbox ${mailbox.config.name} an OpenPGP key (mail.mailboxes[].openpgp, or PUT /api/v1/mail/mailboxes/${mailbox.config.name})` }] });
     const all = archive.instancesOfStudy(request.studyInstanceUid);
     if (all.length === 0) throw new GatewayError(ErrorCode.NotFound, 'no such study (or it has no instances)');
     const chosen = request.instances === undefined ? undefined : new Set(request.instances);
@@ -209,14 +209,14 @@ export class MailOutbound {
     }
     const mailbox = this.#deps.mailboxes.get(row.mailbox);
     const partner = found.partner;
-    if (mailbox === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
+    if (mailbox === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" no longer exists (deleted from the config file or through the API)` });
     await mkdir(this.#deps.outboxDir, { recursive: true });
     const file = path.join(this.#deps.outboxDir, `receipt-${inboundId}.eml`);
     const domain = mailbox.config.address.split('@')[1] ?? 'localhost';
     try {
       const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
       const request = { from: mailbox.config.address, to: partner.address, originalMessageId: row.messageId, messageId: `receipt-${randomUUID()}@${domain}`, date: clock.now() };
-      if (found.format === 'openpgp' && ourPgp === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp)` });
+      if (found.format === 'openpgp' && ourPgp === undefined) throw new SendFailure({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp, or the mailbox's openpgp in the API)` });
       await writeFile(file, found.format === 'openpgp' ? await buildPgpReceipt({ ...request, signer: ourPgp as OpenPgpIdentity }) : buildReceipt({ ...request, signer: mailbox.smime }));
       const outcome = await this.#smtp.send(mailbox, file, partner.address);
       if (outcome.kind !== 'sent') throw new SendFailure(outcome);
@@ -247,10 +247,10 @@ export class MailOutbound {
       return fail({ kind: 'permanent', reason: `partner "${row.partnerName}" no longer exists` });
     }
     const mailbox = this.#deps.mailboxes.get(row.mailbox);
-    if (mailbox === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" is no longer configured` });
+    if (mailbox === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" no longer exists (deleted from the config file or through the API)` });
     if (found.format === 'smime' && new Date(found.certificate.x509.validTo) <= clock.now()) return fail({ kind: 'permanent', reason: "the partner's certificate has expired" });
     const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
-    if (found.format === 'openpgp' && ourPgp === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp)` });
+    if (found.format === 'openpgp' && ourPgp === undefined) return fail({ kind: 'permanent', reason: `mailbox "${row.mailbox}" has no OpenPGP key (mail.mailboxes[].openpgp, or the mailbox's openpgp in the API)` });
     const all = new Map(archive.instancesOfStudy(row.studyInstanceUid).map((i) => [i.id, i]));
     const files = [];
     for (const id of row.instanceIds) {
