@@ -76,7 +76,7 @@ function pop3(mails: Map<string, Buffer>): () => Promise<Pop3Client> {
 test('6.1 mails are imported; inline PGP only with legacy.inlinePgp, logged when used, quarantined naming it without', async () => {
   const db = Database.open({ file: path.join(dir, 'gateway.db') });
   const repository = new MailRepository(db);
-  const partners = new Partners({ repository, mailboxes: ['main'], clock: new ManualClock(new Date()) });
+  const partners = new Partners({ repository, mailboxes: new Set(['main']), clock: new ManualClock(new Date()) });
   const partner = { name: 'Praxis A', address: 'a@site-a.test', mailbox: 'main', format: 'openpgp', publicKey: partnerHome.publicKey(partnerFpr) };
   await partners.create({ ...partner, legacy: { inlinePgp: true } });
   const capture = new LogCapture();
