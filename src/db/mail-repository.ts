@@ -321,6 +321,13 @@ export class MailRepository {
     return rows.map((r) => ({ mailbox: r.mailbox as string, sender: r.sender as string, setId: r.set_id as string, parts: r.parts as number, imported: r.imported as number, firstAt: r.first_at as string, lastAt: r.last_at as string, complete: (r.imported as number) >= (r.parts as number) }));
   }
 
+  /** What a mailbox still has to do: mails queued to send from it, received mails stored but not handled yet. */
+  pendingOfMailbox(mailbox: string): { queued: number; stored: number } {
+    const queued = this.#db.statement("SELECT count(*) AS n FROM mail_outbound WHERE mailbox = ? AND state = 'queued'").get(mailbox) as { n: number };
+    const stored = this.#db.statement("SELECT count(*) AS n FROM mail_inbound WHERE mailbox = ? AND state = 'stored'").get(mailbox) as { n: number };
+    return { queued: queued.n, stored: stored.n };
+  }
+
   /** Mails we sent that no receipt acknowledged, sent before `cutoff`. */
   unacknowledgedBefore(cutoff: string): OutboundMail[] {
     return (this.#db.statement("SELECT * FROM mail_outbound WHERE state = 'sent' AND sent_at < ? ORDER BY id").all(cutoff) as Row[]).map(toOutbound);

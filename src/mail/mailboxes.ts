@@ -139,6 +139,15 @@ export class Mailboxes {
         issues: users.map((u) => ({ path: 'partners', message: `partner "${u}" uses this mailbox` })),
       });
     }
+    // Its queued mails would fail and its stored mails stay unread: they must be done first.
+    const pending = this.#deps.mail.pendingOfMailbox(name);
+    if (pending.queued > 0 || pending.stored > 0) {
+      const issues = [
+        ...(pending.queued > 0 ? [{ path: 'messages', message: `${pending.queued} mail(s) still queued to send from it (GET /api/v1/mail/messages?state=queued)` }] : []),
+        ...(pending.stored > 0 ? [{ path: 'received', message: `${pending.stored} received mail(s) not handled yet (GET /api/v1/mail/received?state=stored)` }] : []),
+      ];
+      throw new GatewayError(ErrorCode.Conflict, `mailbox "${name}" still has mail to handle; delete it once that is done`, { issues });
+    }
     this.#deps.repository.delete(name);
     await this.#deps.registry.remove(name);
     this.#deps.log.info({ mailbox: name }, 'mailbox deleted through the API; its poller stopped');

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { makeInstance } from '../../fixtures/instances.ts';
+import { runTool } from '../support/dcmtk.ts';
 import { startGateway, type RunningGateway } from '../support/gateway.ts';
 import { GpgHome } from '../support/gpg.ts';
 import { makeMailCertificates, type MailCertificates } from '../support/mail-servers.ts';
@@ -229,6 +231,27 @@ describe('our mailboxes through the API', () => {
     await gw.stop();
     gw = await startGateway(overrides);
     assert.deepEqual(((await call(gw, 'GET', '/mailboxes')).body['items'] as { name: string }[]).map((m) => m.name), ['main']);
+  });
+
+  test('deleting a mailbox with a mail still queued from it is refused, also after its partner moved to another mailbox', async () => {
+    gw = await startGateway(overrides);
+    const created = await call(gw, 'POST', '/mailboxes', body('third', { address: 'third@site.test', openpgp: undefined }));
+    assert.equal(created.status, 201, created.text);
+    const partner = await call(gw, 'POST', '/partners', { name: 'Radiologie Süd', address: 'sued@partner.test', certificate: pem(certs.smimeB.cert), mailbox: 'third' });
+    assert.equal(partner.status, 201, partner.text);
+    const study = '1.2.826.0.1.3680043.2.1125.88.1';
+    const instance = makeInstance(tempDir('gw-mailboxes-study-'), 'im', { sopInstanceUid: `${study}.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.0` });
+    assert.equal((await runTool('storescu', ['-aet', 'CT_1', '-aec', 'DICOM_GATEWAY', '127.0.0.1', String(gw.ports.dicom), instance])).code, 0);
+    // Its SMTP server is down: the mail waits in the queue for a retry.
+    const queued = await gw.api(`/api/v1/studies/${study}/send`, { method: 'POST', body: JSON.stringify({ partner: 'Radiologie Süd' }) });
+    assert.equal(queued.status, 202, await queued.text());
+    const moved = await call(gw, 'PUT', '/partners/Radiologie%20S%C3%BCd', { name: 'Radiologie Süd', address: 'sued@partner.test', certificate: pem(certs.smimeB.cert), mailbox: 'main' });
+    assert.equal(moved.status, 200, moved.text);
+    const busy = await call(gw, 'DELETE', '/mailboxes/third');
+    assert.equal(busy.status, 409, busy.text);
+    assert.deepEqual(issuePaths(busy), ['messages']);
+    assert.match(busy.text, /1 mail\(s\) still queued/);
+    assert.equal((await call(gw, 'GET', '/mailboxes/third')).status, 200);
   });
 });
 
