@@ -103,6 +103,13 @@ export function mailRouter(relay: MailRelay): Router {
     const q = parseOrThrow(partialQuery, req.query, 'query');
     res.json({ items: relay.partials.list(q as Parameters<typeof relay.partials.list>[0]), limit: q.limit, offset: q.offset });
   });
+  router.post('/received/:id/reprocess', async (req, res) => {
+    const mail = relay.repository.inboundById(parseOrThrow(id, req.params.id, 'id'));
+    const inbox = mail === undefined ? undefined : relay.inboxes.get(mail.mailbox);
+    if (mail === undefined || inbox === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such received mail (or its mailbox is gone)');
+    const { rawPath: _, ...rest } = await inbox.reprocess(mail.id);
+    res.json(rest);
+  });
   router.get('/received/:id', (req, res) => {
     const mail = relay.repository.inboundById(parseOrThrow(id, req.params.id, 'id'));
     if (mail === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such mail');

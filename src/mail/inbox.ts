@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
 import { InboundState, PartialState, type InboundMail, type MailPartialRepository, type MailRepository, type PartialSet } from '../db/index.ts';
-import { isGatewayError } from '../domain/errors.ts';
+import { ErrorCode, GatewayError, isGatewayError } from '../domain/errors.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from '../poller.ts';
 import type { Mailbox } from './identity.ts';
@@ -84,11 +84,13 @@ export class MailInbox {
   readonly #alerted = new Set<string>();
   /** Set by a session that went through but left mails it could not handle. */
   #sessionError: string | null = null;
+  /** Polls and reprocessing take turns: a mail is never handled by both at once. */
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(deps: InboxDeps, pollMs: number) {
     this.#deps = deps;
     this.#report = { mailbox: deps.mailbox.config.name, serverCertificate: null, lastPoll: null, lastError: null, imported: 0, quarantined: 0 };
-    this.#poller = new Poller(deps.clock, pollMs, () => this.#poll());
+    this.#poller = new Poller(deps.clock, pollMs, () => this.#exclusive(() => this.#poll()));
   }
 
   start(): void {
@@ -106,6 +108,45 @@ export class MailInbox {
   /** One poll now (or the one under way). */
   poll(): Promise<InboxReport> {
     return this.#poller.run();
+  }
+
+  /**
+   * Opens a quarantined mail again (kept on disk as it came), once the admin has fixed what it failed
+   * on: a partner added, a certificate or key renewed, an exception granted. It is imported, or
+   * quarantined again with the reason of now; in the set and receipt bookkeeping as if it just came.
+   */
+  reprocess(id: number): Promise<InboundMail> {
+    return this.#exclusive(async () => {
+      const { mail, mailbox, clock, log } = this.#deps;
+      const row = mail.inboundById(id);
+      if (row === undefined || row.mailbox !== mailbox.config.name) throw new GatewayError(ErrorCode.NotFound, 'no such received mail in this mailbox');
+      if (row.state !== InboundState.Quarantined) throw new GatewayError(ErrorCode.Conflict, `the mail is ${row.state}; only quarantined mails are reprocessed`);
+      if (row.rawPath === null || !(await stat(row.rawPath).then(() => true, () => false))) throw new GatewayError(ErrorCode.Conflict, 'the mail as it came is no longer on disk');
+      log.info({ mailbox: mailbox.config.name, inboundId: id, previousReason: row.reason }, 'quarantined mail reprocessed');
+      mail.updateInbound(id, { state: InboundState.Stored, reason: null }, clock.now().toISOString());
+      this.#report.quarantined = Math.max(0, this.#report.quarantined - 1);
+      let handledRow: InboundMail;
+      try {
+        handledRow = await this.#handle({ ...row, state: InboundState.Stored });
+      } catch (err) {
+        // Not handled now (the disk full, ...): back to where it was, with the reason of now.
+        mail.updateInbound(id, { state: InboundState.Quarantined, reason: `reprocessing failed: ${(err as Error).message}` }, clock.now().toISOString());
+        this.#report.quarantined++;
+        throw err;
+      }
+      // Off the server already: what was imported lives in the archive now, as after a poll.
+      if (handledRow.state !== InboundState.Quarantined && handledRow.state !== InboundState.Fragment && handledRow.deletedAt !== null && handledRow.rawPath !== null) {
+        await unlink(handledRow.rawPath).catch(() => undefined);
+        mail.updateInbound(id, { rawPath: null }, clock.now().toISOString());
+      }
+      return mail.inboundById(id) as InboundMail;
+    });
+  }
+
+  #exclusive<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.#turn.then(step);
+    this.#turn = next.catch(() => undefined);
+    return next;
   }
 
   async #poll(): Promise<InboxReport> {

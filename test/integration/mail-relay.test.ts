@@ -843,6 +843,34 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     assert.equal((await json(await siteA.api(`/api/v1/mail/messages/${mail?.id}`), 200))['state'], 'acknowledged');
   });
 
+  test('a quarantined mail is reprocessed once the admin fixed its cause: from an unknown sender, imported when the partner is added', async () => {
+    const dir = tempDir('gw-mail-reprocess-');
+    const study = `${uidBase}.80`;
+    const file = makeInstance(dir, 'rp1', { sopInstanceUid: `${study}.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.0` });
+    servers.deliver(servers.accounts.b, opensslMail(dir, { content: mixedContent([readFileSync(file)]), signer: certs.smimeOther, recipient: certs.smimeB.cert, from: 'c@site-c.test', to: 'b@partner-b.test' }));
+    await poll(siteB);
+    const [quarantined] = await received(siteB);
+    assert.equal(quarantined?.state, 'quarantined', JSON.stringify(quarantined));
+    assert.match(quarantined?.reason ?? '', /unknown sender/);
+    assert.equal(servers.mails(servers.accounts.b).length, 0, 'off the server, kept on disk');
+    const reprocess = () => siteB.api(`/api/v1/mail/received/${quarantined?.id}/reprocess`, { method: 'POST' });
+    // Nothing fixed yet: quarantined again, for the same reason.
+    const unchanged = await json(await reprocess(), 200);
+    assert.deepEqual([unchanged['state'], unchanged['reason']], ['quarantined', quarantined?.reason]);
+    assert.equal((await siteB.api(`/api/v1/instances/${study}.1`)).status, 404);
+
+    await json(await siteB.api('/api/v1/mail/partners', { method: 'POST', body: JSON.stringify({ name: 'Praxis C', address: 'c@site-c.test', certificate: pem(certs.smimeOther.cert), mailbox: 'main' }) }), 201);
+    const imported = await json(await reprocess(), 200);
+    assert.deepEqual([imported['state'], imported['stored'], imported['partnerName']], ['imported', 1, 'Praxis C']);
+    assert.ok(datasetBytes(await archivedFile(siteB, `${study}.1`)).equals(datasetBytes(file)));
+    // Only quarantined mails; an unknown one is named as such.
+    const twice = await siteB.api(`/api/v1/mail/received/${quarantined?.id}/reprocess`, { method: 'POST' });
+    assert.equal(twice.status, 409);
+    assert.match(await twice.text(), /only quarantined mails/);
+    assert.equal((await siteB.api('/api/v1/mail/received/999999/reprocess', { method: 'POST' })).status, 404);
+    await json(await siteB.api('/api/v1/mail/partners/Praxis%20C', { method: 'DELETE' }), 204);
+  });
+
   test('PDF documents sent with a study arrive at B as Encapsulated PDF instances of the study; bad attachments are named, nothing queued', async () => {
     const study = `${uidBase}.70`;
     await storeStudy(siteA, study, 2);
