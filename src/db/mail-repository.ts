@@ -23,7 +23,8 @@ export type NewPartner = Omit<MailPartner, 'id' | 'createdAt' | 'updatedAt'>;
 export const MailFormat = { Smime: 'smime', OpenPgp: 'openpgp' } as const;
 export type MailFormat = (typeof MailFormat)[keyof typeof MailFormat];
 
-export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed', Acknowledged: 'acknowledged' } as const;
+/** cancelled: stopped by the admin before it was sent (never sent afterwards). */
+export const OutboundState = { Queued: 'queued', Sent: 'sent', Failed: 'failed', Acknowledged: 'acknowledged', Cancelled: 'cancelled' } as const;
 export type OutboundState = (typeof OutboundState)[keyof typeof OutboundState];
 
 export const InboundState = { Stored: 'stored', Imported: 'imported', Quarantined: 'quarantined', Duplicate: 'duplicate', TooLarge: 'too_large', Receipt: 'receipt', Fragment: 'fragment' } as const;

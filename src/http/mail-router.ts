@@ -91,6 +91,9 @@ export function mailRouter(relay: MailRelay): Router {
   router.post('/messages/:id/retry', async (req, res) => {
     res.json(await relay.outbound.retry(parseOrThrow(id, req.params.id, 'id')));
   });
+  router.post('/messages/:id/cancel', async (req, res) => {
+    res.json(await relay.outbound.cancel(parseOrThrow(id, req.params.id, 'id')));
+  });
   router.get('/received', (req, res) => {
     const q = parseOrThrow(inboundQuery, req.query, 'query');
     res.json({ items: relay.repository.listInbound(q as Parameters<typeof relay.repository.listInbound>[0]).map(({ rawPath: _, ...rest }) => rest), limit: q.limit, offset: q.offset });

@@ -61,6 +61,8 @@ export class SendFailure extends Error {
  */
 export class MailOutbound {
   readonly #deps: OutboundDeps;
+  /** Mails being built or sent right now (send jobs run in this process): these cannot be cancelled. */
+  readonly #inFlight = new Set<number>();
   /** Our SMTP servers' certificates (PEM) by mailbox, as last seen when planning a send. */
   readonly #serverCertificates = new Map<string, string>();
 
@@ -191,6 +193,26 @@ export class MailOutbound {
     return mail.outbound(id) as OutboundMail;
   }
 
+  /**
+   * Stops a mail that is not sent: queued (waiting for a retry, or not tried yet) or failed. Its send
+   * job, when it comes, finds it cancelled and sends nothing; its PDFs and any half-sent fragments go.
+   * A mail being sent at this moment cannot be stopped (409): its server may already have it.
+   */
+  async cancel(id: number): Promise<OutboundMail> {
+    const { mail, clock, log } = this.#deps;
+    const current = mail.outbound(id);
+    if (current === undefined) throw new GatewayError(ErrorCode.NotFound, 'no such mail');
+    if (current.state !== OutboundState.Queued && current.state !== OutboundState.Failed) throw new GatewayError(ErrorCode.Conflict, `the mail is ${current.state}; only queued or failed mails are cancelled`);
+    if (this.#inFlight.has(id)) throw new GatewayError(ErrorCode.Conflict, 'the mail is being sent right now; look again in a moment');
+    mail.updateOutbound(id, { state: OutboundState.Cancelled }, clock.now().toISOString());
+    const file = path.join(this.#deps.outboxDir, `${id}.eml`);
+    await unlink(file).catch(() => undefined);
+    await rm(`${file}.fragments`, { recursive: true, force: true });
+    await removeSentDocuments(this.#deps.mailDir, current.documents);
+    log.info({ outboundId: id, partner: current.partnerName, fragmentsSent: current.fragmentsSent }, 'mail cancelled');
+    return mail.outbound(id) as OutboundMail;
+  }
+
   /** Queues our receipt for a received and imported mail (it goes to the partner that sent it). */
   async queueReceipt(inboundId: number): Promise<void> {
     await this.#deps.db.write((tx) => this.#deps.jobs.enqueueInTransaction(tx, { type: mailReceiptType, key: `mail-receipt:${inboundId}`, payload: { inboundId } }));
@@ -231,10 +253,21 @@ export class MailOutbound {
    * and hand it to our SMTP server. Throws SendFailure when it was not sent.
    */
   async send(outboundId: number, attempt: { last: boolean }): Promise<OutboundMail> {
-    const { mail, archive, partners, clock, log } = this.#deps;
-    const row = mail.outbound(outboundId);
+    const row = this.#deps.mail.outbound(outboundId);
     if (row === undefined) throw new SendFailure({ kind: 'permanent', reason: 'the mail record is gone' });
-    if (row.state === OutboundState.Sent) return row;
+    if (row.state === OutboundState.Sent || row.state === OutboundState.Cancelled) return row;
+    // Marked before the first await: a cancel from now on is refused, one before was seen above.
+    this.#inFlight.add(outboundId);
+    try {
+      return await this.#send(row, attempt);
+    } finally {
+      this.#inFlight.delete(outboundId);
+    }
+  }
+
+  async #send(row: OutboundMail, attempt: { last: boolean }): Promise<OutboundMail> {
+    const { mail, archive, partners, clock, log } = this.#deps;
+    const outboundId = row.id;
     const fail = (outcome: Exclude<SmtpOutcome, { kind: 'sent' }>): never => {
       const final = outcome.kind === 'permanent' || attempt.last;
       mail.updateOutbound(outboundId, { state: final ? OutboundState.Failed : OutboundState.Queued, lastError: outcome.reason, attempt: true }, clock.now().toISOString());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { makeInstance } from '../../fixtures/instances.ts';
@@ -37,7 +37,7 @@ const overrides = {
 
 type Queued = { id: number; state: string; sendId: string; documents: { title: string; file: string; size: number; sha256: string }[] };
 
-test('PDFs of a queued send survive a restart with their mail; too many or too large are refused by name', async () => {
+test('PDFs of a queued send survive a restart with their mail and go when it is cancelled; too many or too large are refused by name', async () => {
   const study = '1.2.826.0.1.3680043.2.1125.89.1';
   const pdfs = [tinyPdf('one'), tinyPdf('two')];
   let gw = await startGateway(overrides);
@@ -69,5 +69,21 @@ test('PDFs of a queued send survive a restart with their mail; too many or too l
   assert.equal(kept.state, 'queued');
   assert.deepEqual(kept.documents, mail.documents);
   kept.documents.forEach((d, i) => assert.ok(readFileSync(path.join(dataDir, 'mail', d.file)).equals(pdfs[i] as Buffer), `PDF ${i} differs after the restart`));
+
+  // Sent to the wrong partner? Stopped before it goes: cancelled, its PDFs removed, and its send job,
+  // when its retry comes, sends nothing.
+  const cancelled = await gw.api(`/api/v1/mail/messages/${mail.id}/cancel`, { method: 'POST' });
+  assert.equal(cancelled.status, 200);
+  const stopped = (await cancelled.json()) as Queued & { attempts: number };
+  assert.equal(stopped.state, 'cancelled');
+  for (const d of kept.documents) assert.equal(existsSync(path.join(dataDir, 'mail', d.file)), false);
+  const relay = gw.gateway.mail;
+  assert.ok(relay !== undefined);
+  const attempted = await relay.outbound.send(mail.id, { last: false });
+  assert.deepEqual([attempted.state, attempted.attempts], ['cancelled', stopped.attempts]);
+  const again = await gw.api(`/api/v1/mail/messages/${mail.id}/cancel`, { method: 'POST' });
+  assert.equal(again.status, 409);
+  assert.match(await again.text(), /the mail is cancelled; only queued or failed mails are cancelled/);
+  assert.equal((await gw.api('/api/v1/mail/messages/999999/cancel', { method: 'POST' })).status, 404);
   await gw.stop();
 });
