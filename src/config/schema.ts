@@ -83,7 +83,7 @@ export const mailboxSchema = z
 const mailSchema = z
   .object({
     mailboxes: z.array(mailboxSchema).default([]),
-    /** A received mail larger than this is not downloaded (it stays on the server, reported). */
+    /** A received mail larger than this is not downloaded (it stays on the server, reported); nor may one open (decompress) to more. */
     maxInboundMb: z.number().int().min(1).max(100_000).default(2048),
     /** Parts of one received mail (DICOM files plus the manifest) at most. */
     maxParts: z.number().int().min(2).max(100_000).default(20_000),

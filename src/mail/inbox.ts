@@ -363,7 +363,7 @@ export class MailInbox {
     await rm(workDir, { recursive: true, force: true });
     try {
       const ourPgp = this.#deps.openpgp.get(mailbox.config.name);
-      const limits = { maxParts: this.#deps.maxParts };
+      const limits = { maxParts: this.#deps.maxParts, maxContentBytes: this.#deps.maxInboundBytes };
       let outcome: PgpReadOutcome;
       if (found?.format === 'openpgp') {
         outcome =

@@ -36,6 +36,11 @@ export type ReadOutcome = { kind: 'verified'; manifest: Manifest; files: Receive
 export interface ReadLimits {
   /** Parts of the multipart/mixed body. */
   maxParts: number;
+  /**
+   * What a mail may open up to (decrypted, decompressed). OpenPGP messages may be compressed, and a
+   * few KB can inflate to fill the disk; CMS content is never larger than the mail itself.
+   */
+  maxContentBytes?: number;
 }
 
 export interface ReadRequest {

@@ -51,7 +51,12 @@ export interface PgpDecryptRequest {
   ours: OpenPgpIdentity;
   partner: { key: PublicKey; config: Config };
   stallMs: number;
+  /** The decrypted (and decompressed) content may be at most this long. */
+  maxBytes?: number;
 }
+
+/** The content opened up to more than the limit: a compression bomb, or a mail larger than we take. */
+class ContentTooLarge extends Error {}
 
 /**
  * `signed`: the OpenPGP message carried signatures (RFC 3156 6.2), every one verified against the
@@ -94,9 +99,14 @@ export async function decryptToFile(req: PgpDecryptRequest): Promise<PgpDecryptO
     // Errors of the integrity check or the signature surface at the stream's end, or (garbage
     // inside the encryption) only in the signature's promises while the data waits for input that
     // openpgp no longer reads: whichever fails first ends the read.
+    const maxBytes = req.maxBytes ?? Number.POSITIVE_INFINITY;
+    let written = 0;
     const copy = (async () => {
       for await (const chunk of decrypted.data as unknown as AsyncIterable<Uint8Array>) {
         watchdog.touch();
+        written += chunk.length;
+        // Stopped at the limit, not after: the bytes past it are never written.
+        if (written > maxBytes) throw new ContentTooLarge(`the decrypted content is larger than ${maxBytes} bytes (mail.maxInboundMb): refused unread, a compression bomb or a mail too large`);
         await sink.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
       }
     })();
@@ -115,7 +125,7 @@ export async function decryptToFile(req: PgpDecryptRequest): Promise<PgpDecryptO
     }
     return { kind: 'decrypted', signed: decrypted.signatures.length > 0, legacyUsed: await checkSignatures(decrypted.signatures) };
   } catch (err) {
-    return { kind: 'quarantine', reason: pgpReason(err as Error) };
+    return { kind: 'quarantine', reason: err instanceof ContentTooLarge ? err.message : pgpReason(err as Error) };
   } finally {
     armored.destroy();
     await sink.close();

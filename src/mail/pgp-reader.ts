@@ -62,7 +62,7 @@ async function read(req: PgpReadRequest): Promise<PgpReadOutcome> {
     const found = await findArmored(raw, { start: outer.length, end: size }, outer.headers, req.partner.inlinePgp === true);
     if ('reason' in found) return { kind: 'quarantine', reason: found.reason };
     if (found.inline) legacyUsed.push(inlineUsed);
-    const decrypted = await decryptToFile({ rawPath: req.rawPath, armored: found.armored, outFile: contentFile, ours: req.ours, partner: req.partner, stallMs });
+    const decrypted = await decryptToFile({ rawPath: req.rawPath, armored: found.armored, outFile: contentFile, ours: req.ours, partner: req.partner, stallMs, ...(req.limits.maxContentBytes === undefined ? {} : { maxBytes: req.limits.maxContentBytes }) });
     if (decrypted.kind === 'quarantine') return decrypted;
     legacyUsed.push(...decrypted.legacyUsed);
     const content = await open(contentFile, 'r');

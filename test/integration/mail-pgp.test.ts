@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -55,10 +55,10 @@ const strangerFpr = strangerHome.generate('mallory@evil.test');
 strangerHome.import(ours.armoredPublicKey);
 
 let n = 0;
-async function read(mail: string, allow: LegacyAllowance = strictAllowance, stallMs?: number): Promise<ReadOutcome & { legacyUsed?: string[] }> {
+async function read(mail: string, allow: LegacyAllowance = strictAllowance, stallMs?: number, maxContentBytes?: number): Promise<ReadOutcome & { legacyUsed?: string[] }> {
   const rawPath = path.join(dir, `received-${n}.eml`);
   await writeFile(rawPath, mail);
-  return readPgpMessage({ rawPath, workDir: path.join(dir, `work-${n++}`), ours, partner: await partnerKey(allow), limits: { maxParts: 1000 }, ...(stallMs === undefined ? {} : { stallMs }) });
+  return readPgpMessage({ rawPath, workDir: path.join(dir, `work-${n++}`), ours, partner: await partnerKey(allow), limits: { maxParts: 1000, ...(maxContentBytes === undefined ? {} : { maxContentBytes }) }, ...(stallMs === undefined ? {} : { stallMs }) });
 }
 
 async function assertFiles(outcome: ReadOutcome): Promise<void> {
@@ -171,6 +171,20 @@ describe('OpenPGP (PGP/MIME) interop with GnuPG', () => {
     if (outcome.kind !== 'verified') return;
     assert.deepEqual(outcome.documents.map((d) => [d.title, d.study.patientId]), [['Befund 1', testDocumentStudy.patientId]]);
     assert.ok((await readFile(outcome.documents[0]?.path as string)).equals(pdfs[0] as Buffer));
+  });
+
+  test('a compression bomb: a mail of a few KB that opens to 20 MB is refused at the limit, nothing beyond it written', async () => {
+    const zeros = Buffer.alloc(20 * 1024 * 1024);
+    const mail = gpgMail(partnerHome, ['--sign', '--encrypt', '-z', '9', '-r', ourFpr, '-u', partnerFpr], mixedContent([zeros]));
+    assert.ok(mail.length < 200 * 1024, `the mail is ${mail.length} bytes`);
+    const refused = await read(mail, strictAllowance, undefined, 1024 * 1024);
+    assert.equal(refused.kind, 'quarantine', JSON.stringify(refused));
+    if (refused.kind === 'quarantine') assert.match(refused.reason, /larger than 1048576 bytes \(mail\.maxInboundMb\)/);
+    const content = path.join(dir, `work-${n - 1}`, 'content.mime');
+    assert.ok((await stat(content)).size <= 1024 * 1024, 'no more than the limit written');
+    // Within a limit it fits, the same mail opens: the limit is what refused it.
+    const accepted = await read(mail, strictAllowance, undefined, 64 * 1024 * 1024);
+    assert.equal(accepted.kind, 'verified', JSON.stringify(accepted).slice(0, 300));
   });
 
   test('refusals: each quarantined with its reason', async () => {
