@@ -5,6 +5,7 @@ import type { StoreOutcome } from '../archive/index.ts';
 import type { Clock } from '../clock.ts';
 import { InboundState, PartialState, type InboundMail, type MailPartialRepository, type MailRepository, type PartialSet } from '../db/index.ts';
 import { ErrorCode, GatewayError, isGatewayError } from '../domain/errors.ts';
+import { fsyncFile } from '../group-fsync.ts';
 import type { Logger } from '../log.ts';
 import { Poller } from '../poller.ts';
 import type { Mailbox } from './identity.ts';
@@ -58,15 +59,6 @@ export interface InboxReport {
 }
 
 const handled: readonly string[] = [InboundState.Imported, InboundState.Quarantined, InboundState.Duplicate, InboundState.Receipt, InboundState.Fragment];
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /**
  * Collects one mailbox over POP3S. Each mail is first stored durably (file fsync'd and renamed, then
@@ -319,7 +311,7 @@ export class MailInbox {
       await handle.close();
     }
     await rename(`${file}.part`, file);
-    await fsyncDir(dir);
+    await fsyncFile(dir);
     return mail.insertInbound({ mailbox: mailbox.config.name, uidl: uid, state: InboundState.Stored, rawPath: file, size }, clock.now().toISOString());
   }
 

@@ -1,6 +1,7 @@
 import { mkdir, open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { InboundState, PartialState, type InboundMail, type MailPartialRepository, type MailRepository, type PartialSet } from '../db/index.ts';
+import { fsyncFile } from '../group-fsync.ts';
 import { head } from './message-reader.ts';
 import { MimeError, parseContentType, parseHeaders } from './mime.ts';
 import { readRange } from './mime-file.ts';
@@ -29,15 +30,6 @@ export async function readFragmentHeader(rawPath: string): Promise<FragmentHeade
     if (!Number.isInteger(number) || number < 1 || number > maxFragments) throw new MimeError(`message/partial number "${type.params.get('number') ?? ''}" is not 1 to ${maxFragments}`);
     if (total !== null && (!Number.isInteger(total) || total < number || total > maxFragments)) throw new MimeError(`message/partial total "${totalText ?? ''}" is not ${number} to ${maxFragments}`);
     return { partialId: id, number, total, bodyStart: outer.length };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
   } finally {
     await handle.close();
   }
@@ -78,7 +70,7 @@ export async function assemble(deps: { mail: MailRepository; partials: MailParti
     await out.close();
   }
   await rename(`${file}.part`, file);
-  await fsyncDir(deps.dir);
+  await fsyncFile(deps.dir);
   const row = deps.mail.insertInbound({ mailbox: set.mailbox, uidl, state: InboundState.Stored, rawPath: file, size }, deps.now);
   deps.partials.markAssembled(set.id, row.id, deps.now);
   return row;

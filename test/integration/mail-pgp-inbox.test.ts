@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { ManualClock } from '../../src/clock.ts';
 import { Database, MailPartialRepository, MailRepository } from '../../src/db/index.ts';
 import type { Mailbox, MailboxConfig } from '../../src/mail/identity.ts';
-import { MailInbox } from '../../src/mail/inbox.ts';
+import { testInbox } from '../support/mail-inbox.ts';
 import { Partners } from '../../src/mail/partners.ts';
 import { loadOpenPgpIdentities, type OpenPgpIdentity } from '../../src/mail/pgp-identity.ts';
 import type { Pop3Client } from '../../src/mail/pop3-client.ts';
@@ -80,34 +80,20 @@ test('6.1 mails are imported; inline PGP only with legacy.inlinePgp, logged when
   const partner = { name: 'Praxis A', address: 'a@site-a.test', mailbox: 'main', format: 'openpgp', publicKey: partnerHome.publicKey(partnerFpr) };
   await partners.create({ ...partner, legacy: { inlinePgp: true } });
   const capture = new LogCapture();
-  const imported: Buffer[] = [];
   const server = new Map<string, Buffer>([
     ['nested-1', Buffer.from(nestedMail('nested-1'), 'latin1')],
     ['inline-1', Buffer.from(inlineMail('inline-1'), 'latin1')],
   ]);
-  const inbox = new MailInbox(
-    {
-      mailbox: { config: { name: 'main', pop3: { host: '127.0.0.1', port: 1, user: 'b', password: 'x' } }, tls: { cert: Buffer.alloc(0), key: Buffer.alloc(0), ca: Buffer.alloc(0) } } as unknown as Mailbox,
-      openpgp: new Map([['main', ours]]),
-      mail: repository,
-      partials: new MailPartialRepository(db),
-      partialTimeoutMs: 3_600_000,
-      partners,
-      importFile: async (file) => {
-        imported.push(readFileSync(file));
-        return { kind: 'stored', instanceId: imported.length };
-      },
-      implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
-      inboxDir: path.join(dir, 'inbox'),
-      workDir: path.join(dir, 'work'),
-      maxInboundBytes: 10 * 1024 * 1024,
-      maxParts: 100,
-      clock: new ManualClock(new Date()),
-      log: pino({ level: 'info' }, capture),
-      connect: pop3(server),
-    },
-    3_600_000,
-  );
+  const { inbox, imported } = testInbox({
+    mailbox: { config: { name: 'main', pop3: { host: '127.0.0.1', port: 1, user: 'b', password: 'x' } }, tls: { cert: Buffer.alloc(0), key: Buffer.alloc(0), ca: Buffer.alloc(0) } } as unknown as Mailbox,
+    openpgp: new Map([['main', ours]]),
+    mail: repository,
+    partials: new MailPartialRepository(db),
+    partners,
+    maxInboundBytes: 10 * 1024 * 1024,
+    log: pino({ level: 'info' }, capture),
+    connect: pop3(server),
+  });
   inbox.start();
   try {
     const first = await inbox.poll();

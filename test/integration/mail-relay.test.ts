@@ -13,14 +13,13 @@ import { mixedContent, opensslMail } from '../support/mail-tools.ts';
 import { ManualClock, systemClock } from '../../src/clock.ts';
 import { Database, MailPartialRepository, MailRepository } from '../../src/db/index.ts';
 import { ErrorCode, GatewayError } from '../../src/domain/errors.ts';
-import { silentLogger } from '../../src/log.ts';
 import { loadMailboxes } from '../../src/mail/identity.ts';
-import { MailInbox } from '../../src/mail/inbox.ts';
 import { Partners } from '../../src/mail/partners.ts';
 import { Pop3Client, type Pop3Options } from '../../src/mail/pop3-client.ts';
 import { probeServer } from '../../src/mail/smtp.ts';
 import { writeFragments } from '../../src/mail/partial-split.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { testInbox } from '../support/mail-inbox.ts';
 import { exitOf, spawnGateway, waitForLog } from '../support/cli.ts';
 import { freePort } from '../support/ports.ts';
 import { stringify } from 'yaml';
@@ -311,44 +310,30 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const imported: string[] = [];
     let failNextDelete = false;
     let diskFull = false;
-    const dataDir = tempDir('gw-mail-faults-data-');
-    const inbox = new MailInbox(
-      {
-        mailbox: box as NonNullable<typeof box>,
-        openpgp: new Map(),
-        implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
-        partials: new MailPartialRepository(db),
-        partialTimeoutMs: 3_600_000,
-        mail: repository,
-        partners,
-        importFile: async (file) => {
-          if (diskFull) throw new GatewayError(ErrorCode.Unavailable, 'the disk is full');
-          imported.push(readFileSync(file).toString('base64'));
-          return { kind: 'stored', instanceId: imported.length };
-        },
-        inboxDir: path.join(dataDir, 'inbox'),
-        workDir: path.join(dataDir, 'work'),
-        maxInboundBytes: 100 * 1024 * 1024,
-        maxParts: 100,
-        // A clock that never moves: the inbox polls only when the test says.
-        clock: new ManualClock(new Date()),
-        log: silentLogger(),
-        connect: async (options: Pop3Options) => {
-          const client = await Pop3Client.connect(options);
-          const remove = client.delete.bind(client);
-          client.delete = async (n: number) => {
-            if (failNextDelete) {
-              failNextDelete = false;
-              client.close();
-              throw new Error('connection lost before DELE');
-            }
-            return remove(n);
-          };
-          return client;
-        },
+    const { inbox } = testInbox({
+      mailbox: box as NonNullable<typeof box>,
+      partials: new MailPartialRepository(db),
+      mail: repository,
+      partners,
+      importFile: async (file) => {
+        if (diskFull) throw new GatewayError(ErrorCode.Unavailable, 'the disk is full');
+        imported.push(readFileSync(file).toString('base64'));
+        return { kind: 'stored', instanceId: imported.length };
       },
-      3_600_000,
-    );
+      connect: async (options: Pop3Options) => {
+        const client = await Pop3Client.connect(options);
+        const remove = client.delete.bind(client);
+        client.delete = async (n: number) => {
+          if (failNextDelete) {
+            failNextDelete = false;
+            client.close();
+            throw new Error('connection lost before DELE');
+          }
+          return remove(n);
+        };
+        return client;
+      },
+    });
     inbox.start();
     const study = `${uidBase}.8`;
     await storeStudy(siteA, study, 3);
@@ -607,30 +592,7 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const partners = new Partners({ repository, mailboxes: new Set(['partials']), clock: systemClock });
     await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'partials' });
     const clock = new ManualClock(new Date());
-    const imported: Buffer[] = [];
-    const dataDir = tempDir('gw-mail-partials-data-');
-    const inbox = new MailInbox(
-      {
-        mailbox: box as NonNullable<typeof box>,
-        openpgp: new Map(),
-        implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
-        partials,
-        partialTimeoutMs: 3_600_000,
-        mail: repository,
-        partners,
-        importFile: async (file) => {
-          imported.push(readFileSync(file));
-          return { kind: 'stored', instanceId: imported.length };
-        },
-        inboxDir: path.join(dataDir, 'inbox'),
-        workDir: path.join(dataDir, 'work'),
-        maxInboundBytes: 100 * 1024 * 1024,
-        maxParts: 100,
-        clock,
-        log: silentLogger(),
-      },
-      3_600_000,
-    );
+    const { inbox, imported } = testInbox({ mailbox: box as NonNullable<typeof box>, partials, mail: repository, partners, clock });
     // A's mail (openssl-made S/MIME) cut into fragments as a partner's software would send them.
     const dir = tempDir('gw-mail-partials-src-');
     const objects = [randomBytes(40_000), randomBytes(30_000)];
@@ -689,34 +651,16 @@ describe('DICOM e-mail relay through Postfix and Dovecot', () => {
     const repository = new MailRepository(db);
     const partners = new Partners({ repository, mailboxes: new Set(['sets']), clock: systemClock });
     await partners.create({ name: 'Praxis A', address: 'a@site-a.test', certificate: pem(certs.smimeA.cert), mailbox: 'sets' });
-    const imported: Buffer[] = [];
     const receipts: number[] = [];
-    const dataDir = tempDir('gw-mail-sets-data-');
-    const inbox = new MailInbox(
-      {
-        mailbox: box as NonNullable<typeof box>,
-        openpgp: new Map(),
-        implementation: { classUid: '1.2.3.4', versionName: 'TEST' },
-        partials: new MailPartialRepository(db),
-        partialTimeoutMs: 3_600_000,
-        mail: repository,
-        partners,
-        importFile: async (file) => {
-          imported.push(readFileSync(file));
-          return { kind: 'stored', instanceId: imported.length };
-        },
-        onImported: async (row) => {
-          receipts.push(row.id);
-        },
-        inboxDir: path.join(dataDir, 'inbox'),
-        workDir: path.join(dataDir, 'work'),
-        maxInboundBytes: 100 * 1024 * 1024,
-        maxParts: 100,
-        clock: new ManualClock(new Date()),
-        log: silentLogger(),
+    const { inbox, imported } = testInbox({
+      mailbox: box as NonNullable<typeof box>,
+      partials: new MailPartialRepository(db),
+      mail: repository,
+      partners,
+      onImported: async (row) => {
+        receipts.push(row.id);
       },
-      3_600_000,
-    );
+    });
     inbox.start();
     const dir = tempDir('gw-mail-sets-src-');
     const part = (n: number): Buffer => opensslMail(dir, { content: mixedContent([Buffer.from(`object ${n}`)], { set: { sendId: 'set-of-three', part: n, parts: 3 } }), signer: certs.smimeA, recipient: certs.smimeB.cert, from: 'a@site-a.test', to: 'b@partner-b.test' });
