@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../clock.ts';
 import { markCommitmentDelivered, ReportOn } from '../db/storage-commitment-repository.ts';
 import { aeTitleSchema } from '../domain/ae-title.ts';
+import type { ReportTarget } from '../domain/storage-commitment.ts';
 import { PermanentJobError, type BackoffPolicy, type JobDefinition } from '../jobs/index.ts';
 
 export const storageCommitmentReportType = 'storage-commitment-report';
@@ -35,16 +36,6 @@ export const reportFileSchema = z
   })
   .strict();
 export type ReportFile = z.infer<typeof reportFileSchema>;
-
-/** What the sender needs to reach the device (see `dimse/event-report-sender.ts`). */
-export interface ReportTarget {
-  host: string;
-  port: number;
-  calledAeTitle: string;
-  callingAeTitle: string;
-  timeoutMs: number;
-  tls: { cert?: Buffer | undefined; key?: Buffer | undefined; ca?: Buffer | undefined } | undefined;
-}
 
 async function readTlsFiles(files: StorageCommitmentJobDeps['tlsFiles']): Promise<NonNullable<ReportTarget['tls']>> {
   const read = async (file: string | undefined): Promise<Buffer | undefined> => (file === undefined ? undefined : readFile(file));

@@ -2,21 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import dimse from 'dcmjs-dimse';
 import { ErrorCode, GatewayError } from '../domain/errors.ts';
+import type { ReportTarget } from '../domain/storage-commitment.ts';
 import { RejectResult, TransferSyntaxUid } from './constants.ts';
 import type { EventReport } from './services.ts';
-
-export interface ReportTarget {
-  host: string;
-  port: number;
-  /** The device's AE title. */
-  calledAeTitle: string;
-  /** Ours. */
-  callingAeTitle: string;
-  /** For the whole exchange, from connect to release. */
-  timeoutMs: number;
-  /** DICOM over TLS: our client certificate and the CA that signs the device's (else the system's CAs). */
-  tls?: { cert?: Buffer | undefined; key?: Buffer | undefined; ca?: Buffer | undefined } | undefined;
-}
 
 /** TLS errors that say the peer or we are configured wrongly: trying again does not help. */
 function isTlsSetupError(code: string | undefined): boolean {

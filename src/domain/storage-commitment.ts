@@ -89,3 +89,17 @@ export function commitmentReportDataset(transactionUid: string, results: readonl
   }
   return { eventTypeId: failed.length === 0 ? 1 : 2, dataset };
 }
+
+/** Where an N-EVENT-REPORT goes on an association of its own: the device, and how we reach it. */
+export interface ReportTarget {
+  host: string;
+  port: number;
+  /** The device's AE title. */
+  calledAeTitle: string;
+  /** Ours. */
+  callingAeTitle: string;
+  /** For the whole exchange, from connect to release. */
+  timeoutMs: number;
+  /** DICOM over TLS: our client certificate and the CA that signs the device's (else the system's CAs). */
+  tls?: { cert?: Buffer | undefined; key?: Buffer | undefined; ca?: Buffer | undefined } | undefined;
+}

@@ -56,7 +56,7 @@ export function runFfmpeg(path: string, args: readonly string[], signal?: AbortS
 }
 
 /** Writes a chunk, waiting for 'drain' when the pipe is full (back-pressure: frames are not queued in memory). */
-export async function write(stream: Writable, chunk: Uint8Array): Promise<void> {
+async function write(stream: Writable, chunk: Uint8Array): Promise<void> {
   if (stream.destroyed || stream.writableEnded) throw new Error('ffmpeg closed its input');
   if (stream.write(chunk)) return;
   await new Promise<void>((resolve, reject) => {
@@ -71,4 +71,26 @@ export async function write(stream: Writable, chunk: Uint8Array): Promise<void> 
     stream.on('drain', onDrain);
     stream.on('close', onClose);
   });
+}
+
+/**
+ * Writes the chunks into ffmpeg's stdin and waits for it to finish. The next chunk is made while the
+ * last drains into the pipe (at most two in memory); when making or writing fails, ffmpeg's input is
+ * cut and its exit awaited, so no process is left behind.
+ */
+export async function feed(run: FfmpegRun, chunks: Iterable<Uint8Array>): Promise<void> {
+  try {
+    let draining: Promise<void> = Promise.resolve();
+    for (const chunk of chunks) {
+      await draining;
+      draining = write(run.stdin, chunk);
+    }
+    await draining;
+    run.stdin.end();
+  } catch (err) {
+    run.stdin.destroy();
+    await run.done.catch(() => undefined);
+    throw err;
+  }
+  await run.done;
 }

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { runFfmpeg, write } from './ffmpeg.ts';
+import { feed, runFfmpeg } from './ffmpeg.ts';
 import type { RenderedFrame } from './render.ts';
 
 export interface VideoSettings {
@@ -25,22 +25,13 @@ export async function encodeFrames(frames: { count: number; width: number; heigh
     ['-f', 'rawvideo', '-pix_fmt', frames.channels === 1 ? 'gray' : 'rgb24', '-s', `${frames.width}x${frames.height}`, '-framerate', fps.toFixed(6), '-i', 'pipe:0', ...h264Output(settings, out)],
     signal,
   );
-  try {
-    // Frame i+1 is rendered while frame i drains into the pipe: at most two frames in memory.
-    let draining: Promise<void> = Promise.resolve();
-    for (let i = 0; i < frames.count; i++) {
-      const frame = frames.render(i).data;
-      await draining;
-      draining = write(run.stdin, frame);
-    }
-    await draining;
-    run.stdin.end();
-  } catch (err) {
-    run.stdin.destroy();
-    await run.done.catch(() => undefined);
-    throw err;
-  }
-  await run.done;
+  // Frame i+1 is rendered while frame i drains into the pipe: at most two frames in memory.
+  await feed(
+    run,
+    (function* () {
+      for (let i = 0; i < frames.count; i++) yield frames.render(i).data;
+    })(),
+  );
 }
 
 /** Encodes RGB frames that lie in a file one after another from `offset` (native pixel data), read by ffmpeg itself. */
@@ -68,15 +59,12 @@ export async function videoToMp4(stream: Uint8Array, kind: VideoStream, fps: num
   const output = kind === 'h264' ? ['-c:v', 'copy', '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', '-y', out] : h264Output(settings, out);
   const run = runFfmpeg(settings.ffmpegPath, ['-framerate', fps.toFixed(6), '-f', kind, '-i', 'pipe:0', ...output], signal);
   const chunk = 1024 * 1024;
-  try {
-    for (let offset = 0; offset < stream.byteLength; offset += chunk) await write(run.stdin, stream.subarray(offset, offset + chunk));
-    run.stdin.end();
-  } catch (err) {
-    run.stdin.destroy();
-    await run.done.catch(() => undefined);
-    throw err;
-  }
-  await run.done;
+  await feed(
+    run,
+    (function* () {
+      for (let offset = 0; offset < stream.byteLength; offset += chunk) yield stream.subarray(offset, offset + chunk);
+    })(),
+  );
 }
 
 /** The first frame of a video file as RGB pixels (for its poster). */
