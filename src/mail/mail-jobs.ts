@@ -2,6 +2,12 @@ import { PermanentJobError, TransientJobError, type AnyJobDefinition, type JobDe
 import { mailReceiptPayload, mailReceiptType, mailRoutePayload, mailRouteType, mailSendPayload, mailSendType } from './job-types.ts';
 import { SendFailure, type MailOutbound } from './outbound.ts';
 
+/** A mail not sent, as the job layer retries it: never again (5xx, TLS refused) or later (4xx, no connection). */
+function asJobError(err: unknown): unknown {
+  if (!(err instanceof SendFailure)) return err;
+  return err.outcome.kind === 'permanent' ? new PermanentJobError(err.message) : new TransientJobError(err.message);
+}
+
 /**
  * The relay's job types. They read the database (partners, the archive index), so they run in the
  * gateway process: with the Redis driver, keep `queue.runWorkers` on for them.
@@ -18,8 +24,7 @@ export function mailJobs(deps: { outbound: MailOutbound; sendAttempts: number })
         const mail = await deps.outbound.send(ctx.payload.outboundId, { last: ctx.attempt >= deps.sendAttempts });
         return { state: mail.state };
       } catch (err) {
-        if (err instanceof SendFailure) throw err.outcome.kind === 'permanent' ? new PermanentJobError(err.message) : new TransientJobError(err.message);
-        throw err;
+        throw asJobError(err);
       }
     },
   };
@@ -42,8 +47,7 @@ export function mailJobs(deps: { outbound: MailOutbound; sendAttempts: number })
         await deps.outbound.sendReceipt(ctx.payload.inboundId);
         return {};
       } catch (err) {
-        if (err instanceof SendFailure) throw err.outcome.kind === 'permanent' ? new PermanentJobError(err.message) : new TransientJobError(err.message);
-        throw err;
+        throw asJobError(err);
       }
     },
   };
