@@ -60,22 +60,28 @@ export function decodeAttachments(input: z.infer<typeof attachmentsSchema>): Doc
 export async function storeDocuments(baseDir: string, sendId: string, documents: readonly DocumentInput[]): Promise<OutboundDocument[]> {
   if (documents.length === 0) return [];
   const dir = path.join(baseDir, 'documents', sendId);
-  await mkdir(dir, { recursive: true });
-  const stored: OutboundDocument[] = [];
-  for (const [i, doc] of documents.entries()) {
-    const file = path.join(dir, `${i + 1}.pdf`);
-    const handle = await open(file, 'wx');
-    try {
-      await handle.writeFile(doc.content);
-      await handle.sync();
-    } finally {
-      await handle.close();
+  try {
+    await mkdir(dir, { recursive: true });
+    const stored: OutboundDocument[] = [];
+    for (const [i, doc] of documents.entries()) {
+      const file = path.join(dir, `${i + 1}.pdf`);
+      const handle = await open(file, 'wx');
+      try {
+        await handle.writeFile(doc.content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      stored.push({ name: `${i + 1}.pdf`, title: doc.title, file: path.relative(baseDir, file), size: doc.content.length, sha256: createHash('sha256').update(doc.content).digest('hex') });
     }
-    stored.push({ name: `${i + 1}.pdf`, title: doc.title, file: path.relative(baseDir, file), size: doc.content.length, sha256: createHash('sha256').update(doc.content).digest('hex') });
+    await fsyncFile(dir);
+    await fsyncFile(path.dirname(dir));
+    return stored;
+  } catch (err) {
+    // Nothing half-stored stays behind; the caller is told to try again (the disk full, ...).
+    await removeDocuments(baseDir, sendId);
+    throw new GatewayError(ErrorCode.Unavailable, `the PDFs could not be stored: ${(err as Error).message}`, { cause: err, publicDetail: 'the PDFs could not be stored; try again later' });
   }
-  await fsyncFile(dir);
-  await fsyncFile(path.dirname(dir));
-  return stored;
 }
 
 /** Removes a send's stored PDFs: it could not be recorded. */

@@ -112,11 +112,14 @@ export class MailInbox {
       const { mail, mailbox, clock, log } = this.#deps;
       const row = mail.inboundById(id);
       if (row === undefined || row.mailbox !== mailbox.config.name) throw new GatewayError(ErrorCode.NotFound, 'no such received mail in this mailbox');
-      if (row.state !== InboundState.Quarantined) throw new GatewayError(ErrorCode.Conflict, `the mail is ${row.state}; only quarantined mails are reprocessed`);
+      // A stored mail already off the server is one a reprocess left unfinished (the gateway stopped):
+      // no poll will see it again, so it may be taken up here.
+      const unfinished = row.state === InboundState.Stored && row.deletedAt !== null;
+      if (row.state !== InboundState.Quarantined && !unfinished) throw new GatewayError(ErrorCode.Conflict, `the mail is ${row.state}; only quarantined mails are reprocessed`);
       if (row.rawPath === null || !(await stat(row.rawPath).then(() => true, () => false))) throw new GatewayError(ErrorCode.Conflict, 'the mail as it came is no longer on disk');
       log.info({ mailbox: mailbox.config.name, inboundId: id, previousReason: row.reason }, 'quarantined mail reprocessed');
       mail.updateInbound(id, { state: InboundState.Stored, reason: null }, clock.now().toISOString());
-      this.#report.quarantined = Math.max(0, this.#report.quarantined - 1);
+      if (!unfinished) this.#report.quarantined = Math.max(0, this.#report.quarantined - 1);
       let handledRow: InboundMail;
       try {
         handledRow = await this.#handle({ ...row, state: InboundState.Stored });
@@ -374,13 +377,21 @@ export class MailInbox {
       }
       let stored = 0;
       let duplicates = 0;
-      const failures: string[] = [];
       // PDFs sent with the study join it as Encapsulated PDF instances, imported like the rest.
       const documents = [];
+      const failures: string[] = [];
       for (const doc of outcome.documents) {
         const file = `${doc.path}.dcm`;
-        await writeDocumentInstance(doc, file, { now: clock.now(), implementation: this.#deps.implementation });
-        documents.push({ name: doc.name, path: file });
+        try {
+          await writeDocumentInstance(doc, file, { now: clock.now(), implementation: this.#deps.implementation });
+          documents.push({ name: doc.name, path: file });
+        } catch (err) {
+          // The disk (an errno): the mail stays stored and is tried again, as for an import. A PDF we
+          // cannot make an instance of is named like a file that failed to import.
+          if (/^E[A-Z]+$/.test(String((err as NodeJS.ErrnoException).code ?? ''))) throw err;
+          log.warn({ mailbox: mailbox.config.name, inboundId: row.id, document: doc.name, err: (err as Error).message }, 'a received PDF could not be made an Encapsulated PDF instance');
+          failures.push(`${doc.name}: cannot be made an Encapsulated PDF instance`);
+        }
       }
       for (const file of [...outcome.files, ...documents]) {
         try {
